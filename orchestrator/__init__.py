@@ -1,0 +1,1 @@
+"""Everything between connectors and mappings: config, state, runs, reconciliation, reports, CLI."""

@@ -1,0 +1,1 @@
+"""CLI sub-commands, one module each; wired explicitly in orchestrator/cli.py."""
