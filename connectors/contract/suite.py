@@ -14,6 +14,7 @@ from connectors.base import (
     Batch,
     CheckItem,
     CheckReport,
+    ChecksumConnector,
     Connector,
     Cursor,
     KeyRange,
@@ -163,7 +164,9 @@ class _ContractSuite:
         if not case.connector.capabilities.checksums:
             pytest.skip("connector does not declare checksums")
         self._prepare(case)
-        compute = case.connector.range_checksums
+        connector = case.connector
+        assert isinstance(connector, ChecksumConnector)
+        compute = connector.range_checksums
         columns = list(case.compare_fields or tuple(case.records[0]))
         before = compute(case.stream, columns, [KeyRange()])
         assert isinstance(before[0], RangeChecksum) and before[0].count == len(case.records)

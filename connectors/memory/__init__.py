@@ -90,7 +90,7 @@ class MemoryConnector:
 
     def read(self, stream: str, cursor: Cursor | None = None, range: ReadRange | None = None) -> Iterator[Batch]:
         table = self._table(stream)
-        after = int(cursor.value) if cursor and cursor.value is not None else 0
+        after = int(str(cursor.value)) if cursor and cursor.value is not None else 0
         with _LOCK:
             changes = sorted((seq, key, row) for key, (seq, row) in table.rows.items() if seq > after)
         if isinstance(range, KeyRange):
