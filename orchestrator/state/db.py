@@ -1,0 +1,135 @@
+"""Engine setup and the few dialect differences the store needs (SQLite and PostgreSQL).
+
+SQLite: WAL so readers never block the writer, a busy timeout so concurrent writers wait instead
+of failing, and ``BEGIN IMMEDIATE`` for every transaction, because pysqlite's deferred transactions
+upgrade to a write lock mid-way and fail with "database is locked" under concurrency.
+PostgreSQL: an optional schema (search_path) per store; row locks and unique constraints do the rest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+T = TypeVar("T")
+CHUNK = 500  # ids per IN (...) list: far below SQLite's 32766 bound parameters and PostgreSQL's 65535
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    """Split ``items`` into lists of at most ``size`` (batched IN lookups)."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def dumps(value: Any) -> str:
+    """JSON text for a Text column, deterministic so fingerprints and LIKE scans are stable."""
+    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False, separators=(",", ":"))
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+class Database:
+    """An engine plus the clock; every module of the store works through one of these."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    @classmethod
+    def connect(cls, url: str, *, schema: str | None = None,
+                clock: Callable[[], datetime] = utcnow) -> Database:
+        parsed = sa.make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            engine = _sqlite_engine(parsed)
+        else:
+            engine = sa.create_engine(parsed, pool_pre_ping=True, future=True)
+            if schema:
+                _use_schema(engine, schema)
+        return cls(engine, clock)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def now(self) -> datetime:
+        value = self.clock()
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction: committed on exit, rolled back on any exception."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def insert_ignore(self, conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]],
+                      index_elements: Sequence[str]) -> int:
+        """INSERT rows, skipping those that clash on the unique ``index_elements``; returns rows inserted."""
+        if not rows:
+            return 0
+        if self.dialect in ("postgresql", "sqlite"):
+            insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+            stmt = insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
+            return int(conn.execute(stmt, list(rows)).rowcount or 0)
+        inserted = 0
+        for row in rows:  # any other dialect: one savepoint per row
+            try:
+                with conn.begin_nested():
+                    conn.execute(table.insert(), [dict(row)])
+                inserted += 1
+            except sa.exc.IntegrityError:
+                continue
+        return inserted
+
+
+def _sqlite_engine(url: sa.URL) -> Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, future=True, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module docstring)
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _use_schema(engine: Engine, schema: str) -> None:
+    quoted = engine.dialect.identifier_preparer.quote_identifier(schema)
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
+        cursor.execute(f"SET search_path TO {quoted}")
+        cursor.close()
+        dbapi_conn.commit()

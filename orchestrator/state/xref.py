@@ -1,0 +1,117 @@
+"""The ID cross-reference: which native record in which system is which canonical record.
+
+New canonical ids are assigned race-free: every caller inserts its candidate UUIDs with
+INSERT ... ON CONFLICT DO NOTHING on the unique (system, object, native_id), then reads back the
+winners, so concurrent workers always agree on one canonical id per native record.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from orchestrator.state import schema as t
+from orchestrator.state.db import Database, chunks, dumps, loads
+from orchestrator.state.types import SyncStateRow, XrefRow
+
+X = t.xref
+
+
+def _lookup(conn: Connection, system: str, object: str, native_ids: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for part in chunks(dict.fromkeys(native_ids)):
+        rows = conn.execute(sa.select(X.c.native_id, X.c.canonical_id).where(
+            (X.c.system == system) & (X.c.object == object) & X.c.native_id.in_(part)))
+        found.update({r.native_id: r.canonical_id for r in rows})
+    return found
+
+
+def canonical_ids(db: Database, system: str, object: str, native_ids: Iterable[str]) -> dict[str, str]:
+    with db.begin() as conn:
+        return _lookup(conn, system, object, [str(n) for n in native_ids])
+
+
+def native_ids(db: Database, system: str, entity: str, canonical_ids: Iterable[str], *,
+               object: str | None) -> dict[str, str]:
+    found: dict[str, str] = {}
+    with db.begin() as conn:
+        for part in chunks(dict.fromkeys(canonical_ids)):
+            query = sa.select(X.c.canonical_id, X.c.native_id).where(
+                (X.c.entity == entity) & X.c.canonical_id.in_(part) & (X.c.system == system)).order_by(X.c.id)
+            if object is not None:
+                query = query.where(X.c.object == object)
+            for r in conn.execute(query):
+                found.setdefault(r.canonical_id, r.native_id)  # the oldest link wins when several exist
+    return found
+
+
+def ensure_canonical_ids(db: Database, system: str, object: str, entity: str,
+                         native_ids: Iterable[str]) -> dict[str, str]:
+    wanted = list(dict.fromkeys(str(n) for n in native_ids))
+    with db.begin() as conn:
+        found = _lookup(conn, system, object, wanted)
+        missing = [n for n in wanted if n not in found]
+        if missing:
+            now = db.now()
+            db.insert_ignore(conn, X, [{"system": system, "object": object, "native_id": n,
+                                        "canonical_id": str(uuid.uuid4()), "entity": entity, "created_at": now}
+                                       for n in missing], ["system", "object", "native_id"])
+            found.update(_lookup(conn, system, object, missing))  # ours, or a concurrent caller's
+    return found
+
+
+def insert_links(conn: Connection, db: Database, rows: Sequence[XrefRow]) -> int:
+    """Add links inside a caller's transaction; existing (system, object, native_id) links are kept."""
+    now = db.now()
+    return db.insert_ignore(conn, X, [{"system": r.system, "object": r.object, "native_id": r.native_id,
+                                       "canonical_id": r.canonical_id, "entity": r.entity, "created_at": now}
+                                      for r in rows], ["system", "object", "native_id"])
+
+
+def link(db: Database, row: XrefRow) -> None:
+    key = (X.c.system == row.system) & (X.c.object == row.object) & (X.c.native_id == row.native_id)
+    with db.begin() as conn:
+        if not insert_links(conn, db, [row]):
+            conn.execute(X.update().where(key).values(canonical_id=row.canonical_id, entity=row.entity))
+
+
+def customer_view(db: Database, any_id: str) -> list[XrefRow]:
+    with db.begin() as conn:
+        ids = set(conn.execute(sa.select(X.c.canonical_id).where(
+            (X.c.canonical_id == any_id) | (X.c.native_id == any_id))).scalars())
+        if not ids:
+            return []
+        rows = conn.execute(sa.select(X).where(X.c.canonical_id.in_(sorted(ids)))
+                            .order_by(X.c.canonical_id, X.c.system, X.c.object, X.c.native_id))
+        return [XrefRow(r.system, r.object, r.native_id, r.canonical_id, r.entity) for r in rows]
+
+
+def put_sync_state(conn: Connection, db: Database, rows: Sequence[SyncStateRow]) -> None:
+    """Upsert what a two-way sync wrote, inside the caller's transaction."""
+    S = t.sync_state
+    now = db.now()
+    for row in rows:
+        key = (S.c.sync == row.sync) & (S.c.entity == row.entity) & (S.c.canonical_id == row.canonical_id)
+        values = {"hash": row.hash, "snapshot": None if row.values is None else dumps(dict(row.values)),
+                  "updated_at": now}
+        if not conn.execute(S.update().where(key).values(**values)).rowcount:
+            inserted = db.insert_ignore(conn, S, [{"sync": row.sync, "entity": row.entity,
+                                                   "canonical_id": row.canonical_id, **values}],
+                                        ["sync", "entity", "canonical_id"])
+            if not inserted:  # a concurrent writer inserted it between our UPDATE and INSERT
+                conn.execute(S.update().where(key).values(**values))
+
+
+def get_sync_state(db: Database, sync: str, entity: str, canonical_ids: Iterable[str]) -> dict[str, SyncStateRow]:
+    S = t.sync_state
+    found: dict[str, SyncStateRow] = {}
+    with db.begin() as conn:
+        for part in chunks(dict.fromkeys(canonical_ids)):
+            rows = conn.execute(sa.select(S).where(
+                (S.c.sync == sync) & (S.c.entity == entity) & S.c.canonical_id.in_(part)))
+            for r in rows:
+                found[r.canonical_id] = SyncStateRow(r.sync, r.entity, r.canonical_id, r.hash, loads(r.snapshot))
+    return found
