@@ -1,0 +1,198 @@
+"""duplicate: two or more records of one system that describe the same company or person.
+
+Never all pairs: each record gets a few blocking keys (exact email, phone, domain, VAT number, and
+a name block), records are hash-partitioned by blocking key (spilling to disk past a bound), and only
+records sharing a block are compared. Oversized blocks (a common first word) are compared by a
+sorted-neighbourhood window instead of all pairs. A pair is a duplicate when the evidence agrees:
+rapidfuzz name similarity plus a corroborating exact value, or an exact strong identifier.
+Pairs are joined into groups (union-find) so three copies make one finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+from typing import NamedTuple
+
+from pydantic import BaseModel, ConfigDict
+from rapidfuzz import fuzz
+
+from orchestrator.reconcile.codes import FindingCode
+from orchestrator.reconcile.finding import Finding, RecordRef, jsonable
+from orchestrator.reconcile.keys import domain_key, email_key, ext_key, name_key
+from orchestrator.reconcile.normalise import NormaliseConfig, country, id_key, phone
+from orchestrator.reconcile.records import CRecord
+from orchestrator.reconcile.spill import DEFAULT_BUCKETS, DEFAULT_MAX_IN_MEMORY, BucketStore
+
+FREE_MAIL = frozenset({
+    "gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com", "icloud.com",
+    "gmx.de", "gmx.net", "web.de", "t-online.de", "orange.fr", "free.fr", "libero.it", "hotmail.es",
+    "yahoo.es", "aol.com", "proton.me", "protonmail.com", "mail.com", "msn.com", "example.com",
+})
+_PHONE_CFG = NormaliseConfig()
+
+
+class DuplicateConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name_threshold: float = 90.0  # rapidfuzz token_sort_ratio, 0-100, with corroboration
+    exact_name_threshold: float = 97.0  # alone enough when nothing contradicts it
+    max_block: int = 200  # larger blocks fall back to a sorted-neighbourhood window
+    window: int = 8
+
+
+class Profile(NamedTuple):
+    """The few normalised values duplicate detection needs (small, so a million pickle fast)."""
+
+    key: str
+    canonical_id: str | None
+    name: str | None
+    email: str | None
+    phone: str | None
+    domain: str | None
+    vat: str | None
+    city: str | None
+    country: str | None
+    parent: str | None
+
+
+def profile(record: CRecord) -> Profile:
+    get = record.values.get
+    if record.entity in ("Contact", "Lead", "User"):
+        name = name_key(" ".join(str(v) for v in (get("first_name"), get("last_name")) if v))
+    else:
+        name = name_key(get("name") or get("company"))
+    email = email_key(get("email"))
+    raw_domain = get("domain") or get("website") or (email if record.entity == "Account" else None)
+    domain = domain_key(raw_domain)
+    city = get("billing_address.city") or get("mailing_address.city")
+    land = get("billing_address.country") or get("mailing_address.country") or get("country")
+    return Profile(
+        key=record.key, canonical_id=record.canonical_id, name=name, email=email,
+        phone=phone(get("phone") or get("mobile_phone"), _PHONE_CFG),
+        domain=None if domain in FREE_MAIL else domain, vat=ext_key(get("vat_number")),
+        city=name_key(city), country=country(land, _PHONE_CFG), parent=id_key(get("account_id")),
+    )
+
+
+def block_keys(p: Profile) -> list[str]:
+    keys = [f"e:{p.email}"] if p.email else []
+    keys += [f"p:{p.phone}"] if p.phone and len(p.phone) > 6 else []
+    keys += [f"d:{p.domain}"] if p.domain else []
+    keys += [f"v:{p.vat}"] if p.vat else []
+    if p.name:
+        words = sorted(p.name.split(), key=len, reverse=True)
+        keys.append(f"n:{words[0][:6]}")
+    return keys
+
+
+def verdict(a: Profile, b: Profile, cfg: DuplicateConfig) -> float | None:
+    """The similarity score when ``a`` and ``b`` are the same thing, else None."""
+    if a.country and b.country and a.country != b.country:
+        return None
+    if a.vat and a.vat == b.vat:
+        return 100.0
+    score = fuzz.token_sort_ratio(a.name, b.name) if a.name and b.name else 0.0
+    corroborated = any(x is not None and x == y for x, y in (
+        (a.email, b.email), (a.phone, b.phone), (a.domain, b.domain)))
+    if a.email and b.email and a.email != b.email and (a.domain or b.domain) is None:
+        corroborated = False
+    if score >= cfg.name_threshold and (corroborated or (a.parent and a.parent == b.parent)):
+        return score
+    contradicted = any(x and y and x != y for x, y in ((a.email, b.email), (a.domain, b.domain), (a.city, b.city)))
+    if score >= cfg.exact_name_threshold and not contradicted:
+        return score
+    return None
+
+
+@dataclass
+class DuplicateDetector:
+    """Collect one side's profiles with :meth:`add`, then :meth:`findings` yields one finding per group."""
+
+    system: str
+    entity: str
+    config: DuplicateConfig
+    buckets: int = DEFAULT_BUCKETS
+    max_in_memory: int = DEFAULT_MAX_IN_MEMORY
+    workdir: Path | None = None
+
+    def __post_init__(self) -> None:
+        self._store = BucketStore(self.buckets, self.max_in_memory, self.workdir)
+
+    def add(self, record: CRecord) -> None:
+        if record.deleted:
+            return
+        p = profile(record)
+        for key in block_keys(p):
+            self._store.add(key, (key, p))
+
+    def findings(self) -> Iterator[Finding]:
+        try:
+            groups = _UnionFind()
+            scores: dict[tuple[str, str], float] = {}
+            refs: dict[str, Profile] = {}
+            for items in self._store:
+                for a, b, score in self._pairs(items):
+                    groups.union(a.key, b.key)
+                    scores[min(a.key, b.key), max(a.key, b.key)] = score
+                    refs[a.key], refs[b.key] = a, b
+            best: dict[str, float] = {}
+            for (first, _), score in scores.items():
+                root = groups.find(first)
+                best[root] = max(best.get(root, 0.0), score)
+            for members in groups.groups():
+                yield self._finding(sorted(members), refs, best[groups.find(next(iter(members)))])
+        finally:
+            self._store.close()
+
+    def _pairs(self, items: list[tuple[str, Profile]]) -> Iterator[tuple[Profile, Profile, float]]:
+        blocks: dict[str, list[Profile]] = {}
+        for key, p in items:
+            blocks.setdefault(key, []).append(p)
+        for block in blocks.values():
+            if len(block) < 2:
+                continue
+            for a, b in self._candidates(block):
+                score = verdict(a, b, self.config)
+                if score is not None:
+                    yield a, b, score
+
+    def _candidates(self, block: list[Profile]) -> Iterable[tuple[Profile, Profile]]:
+        if len(block) <= self.config.max_block:
+            return combinations(block, 2)
+        ordered = sorted(block, key=lambda p: (p.name or "", p.key))
+        return ((ordered[i], ordered[j]) for i in range(len(ordered))
+                for j in range(i + 1, min(i + 1 + self.config.window, len(ordered))))
+
+    def _finding(self, members: Sequence[str], profiles: dict[str, Profile], best: float) -> Finding:
+        return Finding(
+            code=FindingCode.DUPLICATE, entity=self.entity,
+            records=tuple(RecordRef(self.system, k, profiles[k].canonical_id) for k in members),
+            message=f"{len(members)} records in {self.system} look like the same {self.entity.lower()}",
+            detail={"score": jsonable(round(best, 1)), "system": self.system},
+        )
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+    def groups(self) -> list[set[str]]:
+        out: dict[str, set[str]] = {}
+        for x in self.parent:
+            out.setdefault(self.find(x), set()).add(x)
+        return sorted((g for g in out.values() if len(g) > 1), key=min)

@@ -1,0 +1,48 @@
+"""picklist_drift: values in use that the value map or the system's own describe does not define.
+
+Two sources (reference #5, #8): a canonical enum that fell back to ``other`` with the original kept in
+``<field>_raw`` (the value map has no entry for it), and a native picklist value outside the values
+the system's describe lists for that field (renamed labels, translated labels stored as values,
+values removed from a restricted picklist).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from orchestrator.reconcile.codes import FindingCode
+from orchestrator.reconcile.context import EntityContext
+from orchestrator.reconcile.finding import Finding, jsonable
+from orchestrator.reconcile.records import CRecord
+
+OTHER = "other"
+PICKLIST_PREFIX = "picklist:"
+"""``CRecord.native`` keys holding native picklist values, as ``picklist:<native field>``."""
+
+
+def check(record: CRecord, ctx: EntityContext, domains: Mapping[str, frozenset[str]] | None = None
+          ) -> Iterator[Finding]:
+    """``domains``: native picklist field -> values the system's describe defines."""
+    if record.deleted:
+        return
+    for path, value in record.values.items():
+        if not path.endswith("_raw") or value in (None, ""):
+            continue
+        base = path.removesuffix("_raw")
+        if jsonable(record.values.get(base)) == OTHER:
+            yield _finding(record, ctx, base, str(value), "not in the value map")
+    for name, value in record.native.items():
+        if not name.startswith(PICKLIST_PREFIX) or value in (None, "") or domains is None:
+            continue
+        field = name.removeprefix(PICKLIST_PREFIX)
+        allowed = domains.get(field)
+        if allowed is not None and str(value) not in allowed:
+            yield _finding(record, ctx, field, str(value), f"not a value of {record.system}'s picklist")
+
+
+def _finding(record: CRecord, ctx: EntityContext, field: str, value: str, why: str) -> Finding:
+    return Finding(
+        code=FindingCode.PICKLIST_DRIFT, entity=ctx.entity, records=(record.ref,), fields=(field,),
+        values={field: {record.system: value}}, subject=value,
+        message=f"{field} holds a value {why}",
+    )
