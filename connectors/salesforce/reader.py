@@ -1,0 +1,270 @@
+"""Incremental reads: windows over the cursor field, REST or Bulk per window, cursors that never skip.
+
+The query is ``cursor >= lower AND cursor < upper`` (closed lower bound), the upper bound never
+later than the run's start. REST windows are ordered by (cursor, Id), so each batch carries the
+cursor of its last record plus the Ids already emitted at that value (``Cursor.seen_keys``): records
+sharing one SystemModstamp across a page or run boundary are re-read and skipped, never lost.
+Bulk API 2.0 cannot order, so a bulk window hands out its starting cursor (plus the job and locator
+to resume from) until the window is complete, then the highest value it saw. A QUERY_TIMEOUT splits
+what is left of the window into halves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from connectors.base import Batch, Cursor, KeyRange, ReadRange, TimeWindow
+from connectors.errors import StreamError
+from connectors.salesforce import query, soql
+from connectors.salesforce.bulk import BulkQuery, QueryJob
+from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.config import SalesforceConfig
+from connectors.salesforce.errors import BulkNotSupportedError, QueryTimeoutError
+from connectors.salesforce.schema import ObjectShape
+
+log = structlog.get_logger(__name__)
+Window = tuple[datetime | None, datetime | None]
+
+
+def parse_stamp(value: str) -> datetime:
+    """A Salesforce datetime (``...000+0000`` or ``...000Z``) as an aware datetime."""
+    return datetime.fromisoformat(value)
+
+
+@dataclass(slots=True)
+class Position:
+    """The highest cursor value emitted so far and the Ids emitted at exactly that value."""
+
+    value: datetime | None = None
+    seen: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, cursor: Cursor | None) -> Position:
+        if cursor is None or cursor.value is None:
+            return cls()
+        value = cursor.value if isinstance(cursor.value, datetime) else parse_stamp(str(cursor.value))
+        return cls(value, set(cursor.seen_keys))
+
+    def cursor(self, extra: dict[str, Any] | None = None) -> Cursor:
+        return Cursor(value=self.value, seen_keys=tuple(sorted(self.seen)), extra=extra or {})
+
+    def already(self, record_id: str, stamp: str | None) -> bool:
+        """Emitted before: its Id is among those seen at the current value, and so is its stamp."""
+        return record_id in self.seen and stamp is not None and parse_stamp(stamp) == self.value
+
+    def merge(self, stamp: str | None, ids: list[str]) -> None:
+        """Take the highest stamp of a chunk and the Ids at it; never move backwards."""
+        if not stamp:
+            return
+        value = parse_stamp(stamp)
+        if self.value is None or value > self.value:
+            self.value, self.seen = value, set(ids)
+        elif value == self.value:
+            self.seen.update(ids)
+
+
+class Reader:
+    """Reads one object; built per ``read`` call from the connector's shared client."""
+
+    def __init__(self, client: SalesforceClient, config: SalesforceConfig, shape: ObjectShape,
+                 now: Callable[[], datetime], bulk: BulkQuery) -> None:
+        self.client = client
+        self.config = config
+        self.shape = shape
+        self.now = now
+        self.bulk = bulk
+        self.cf = shape.spec.cursor_field
+        self.deleted = shape.soft_deletes and config.include_deleted
+        self.conditions: list[str] = []
+
+    # -- planning --------------------------------------------------------------------------------
+
+    def read(self, cursor: Cursor | None, read_range: ReadRange | None) -> Iterator[Batch]:
+        position = Position.of(cursor)
+        if isinstance(read_range, KeyRange):
+            self.conditions = soql.key_range(read_range.start, read_range.end)
+        if self.cf is None:
+            yield from self._window(None, None, Position())
+            return
+        upper = self.now()
+        lower = position.value - self.config.lookback if position.value else _aware(self.config.start_date)
+        if isinstance(read_range, TimeWindow):
+            if read_range.end is not None:
+                upper = min(upper, _aware(read_range.end))
+            if read_range.start is not None:
+                lower = max(lower, _aware(read_range.start)) if lower else _aware(read_range.start)
+        resume = cursor.extra.get("bulk") if cursor else None
+        if resume:
+            resumed_end = yield from self._resume(resume, position)
+            lower = resumed_end if resumed_end is not None else lower
+        yield from self._windows(lower, upper, position)
+
+    def _windows(self, lower: datetime | None, upper: datetime, position: Position) -> Iterator[Batch]:
+        pending = list(reversed(self._plan(lower, upper)))
+        while pending:
+            start, end = pending.pop()
+            try:
+                yield from self._window(start, end, position)
+            except QueryTimeoutError:
+                left = max(start, position.value) if start and position.value else start or position.value
+                halves = self._split(left, end)
+                log.info("salesforce.read.window_split", stream=self.shape.name, parts=len(halves))
+                pending.extend(reversed(halves))
+
+    def _plan(self, lower: datetime | None, upper: datetime) -> list[Window]:
+        if lower is not None and lower >= upper:
+            return []
+        if self.config.window is None:
+            return [(lower, upper)]
+        left = lower or self._earliest(upper)
+        if left is None:
+            return []
+        windows: list[Window] = []
+        while left < upper:
+            right = min(left + self.config.window, upper)
+            windows.append((left, right))
+            left = right
+        return windows
+
+    def _split(self, start: datetime | None, end: datetime | None) -> list[Window]:
+        assert end is not None
+        start = start or self._earliest(end)
+        if start is None:
+            return []
+        if end - start <= self.config.min_window:
+            raise StreamError(f"{self.shape.name}: QUERY_TIMEOUT on a window of {end - start}; "
+                              "add a selective index or narrow the fields", code="QUERY_TIMEOUT")
+        middle = start + (end - start) / 2
+        return [(start, middle), (middle, end)]
+
+    def _earliest(self, upper: datetime) -> datetime | None:
+        assert self.cf is not None
+        first = query.first(self.client, soql.select(self.shape.name, [self.cf], self.cf, None, upper, limit=1,
+                                                      conditions=self.conditions),
+                            include_deleted=self.deleted)
+        return parse_stamp(first[self.cf]) if first and first.get(self.cf) else None
+
+    # -- one window ------------------------------------------------------------------------------
+
+    def _window(self, start: datetime | None, end: datetime | None, position: Position) -> Iterator[Batch]:
+        if self._use_bulk(start, end):
+            try:
+                yield from self._bulk_window(start, end, position, None)
+                return
+            except BulkNotSupportedError as exc:
+                log.warning("salesforce.read.bulk_refused", stream=self.shape.name, error=exc.code)
+        statement = soql.select(self.shape.name, self.shape.select, self.cf, start, end,
+                                conditions=self.conditions)
+        size = min(self.config.page_size, max(200, self.config.batch_size))
+        for records in query.pages(self.client, statement, include_deleted=self.deleted, page_size=size):
+            for chunk_start in range(0, len(records), self.config.batch_size):
+                yield self._rest_batch(records[chunk_start:chunk_start + self.config.batch_size], position)
+
+    def _use_bulk(self, start: datetime | None, end: datetime | None) -> bool:
+        if not self.shape.bulk:
+            return False
+        threshold = self.config.bulk_read_threshold
+        if threshold == 0:
+            return True
+        statement = soql.count(self.shape.name, self.cf, start, end, self.conditions)
+        size = query.total(self.client, statement, include_deleted=self.deleted)
+        log.info("salesforce.read.window", stream=self.shape.name, records=size, bulk=size >= threshold)
+        return size >= threshold
+
+    def _rest_batch(self, records: list[dict[str, Any]], position: Position) -> Batch:
+        """Records and tombstones of a REST page (ordered by cursor, Id) and the cursor after it."""
+        cf, seen = self.cf, position.seen
+        out: list[dict[str, Any]] = []
+        tombstones: list[str] = []
+        for record in records:
+            del record["attributes"]
+            record_id = record["Id"]
+            if seen and record_id in seen and position.already(record_id, record[cf] if cf else None):
+                continue
+            if record.get("IsDeleted"):
+                tombstones.append(record_id)
+            else:
+                out.append(record)
+        if cf is None or not records:
+            return Batch(out, None, tombstones)
+        last = records[-1][cf]
+        position.merge(last, [r["Id"] for r in _tail(records, cf, last)])
+        return Batch(out, position.cursor(), tombstones)
+
+    def _bulk_window(self, start: datetime | None, end: datetime | None, position: Position,
+                     job: QueryJob | None) -> Iterator[Batch]:
+        """An unordered window: batches carry the starting cursor plus resume data until it completes."""
+        if job is None:
+            statement = soql.select(self.shape.name, self.shape.select, self.cf, start, end, ordered=False,
+                                    conditions=self.conditions)
+            job = self.bulk.start(statement, include_deleted=self.deleted)
+            self.bulk.wait(job)
+        top, top_ids = "", list[str]()  # highest stamp in the window (one format: a plain string compare)
+        cf, size, held = self.cf, self.config.batch_size, None
+        out: list[dict[str, Any]] = []
+        tombstones: list[str] = []
+        for rows, _next in self.bulk.pages(job, self.shape.types):
+            resume = self._resume_data(job, start, end)
+            for record in rows:
+                record_id = record["Id"]
+                stamp = record[cf] if cf else None
+                if position.seen and position.already(record_id, stamp):
+                    continue
+                if stamp is not None and stamp >= top:
+                    if stamp > top:
+                        top, top_ids = stamp, []
+                    top_ids.append(record_id)
+                if record.get("IsDeleted"):
+                    tombstones.append(record_id)
+                else:
+                    out.append(record)
+                if len(out) + len(tombstones) >= size:
+                    if held is not None:
+                        yield held
+                    held = Batch(out, None if cf is None else position.cursor(resume), tombstones)
+                    out, tombstones = [], []
+        if cf is not None:
+            position.merge(top, top_ids)
+        final = None if cf is None else position.cursor()
+        if out or tombstones:
+            if held is not None:
+                yield held
+            yield Batch(out, final, tombstones)
+        elif held is not None:
+            held.cursor = final
+            yield held
+        self.bulk.delete(job)
+
+    def _resume_data(self, job: QueryJob, start: datetime | None, end: datetime | None) -> dict[str, Any]:
+        return {"bulk": {"job": job.id, "locator": job.locator,
+                         "start": start.isoformat() if start else None, "end": end.isoformat() if end else None}}
+
+    def _resume(self, data: dict[str, Any], position: Position) -> Generator[Batch, None, datetime | None]:
+        """Continue a bulk window from the page an earlier run stopped at, if its job still exists."""
+        job_id = str(data.get("job") or "")
+        if not job_id or not data.get("end") or not self.bulk.exists(job_id):
+            return None
+        start = datetime.fromisoformat(data["start"]) if data.get("start") else None
+        end = datetime.fromisoformat(data["end"])
+        log.info("salesforce.read.bulk_resumed", stream=self.shape.name, job=job_id)
+        yield from self._bulk_window(start, end, position, QueryJob(job_id, data.get("locator")))
+        return end
+
+
+def _tail(records: list[dict[str, Any]], cf: str, stamp: str) -> Iterator[dict[str, Any]]:
+    """The trailing records that share ``stamp`` (the page is ordered by cursor)."""
+    for record in reversed(records):
+        if record[cf] != stamp:
+            return
+        yield record
+
+
+
+def _aware(value: datetime | None) -> Any:
+    """Naive datetimes in settings and ranges are UTC."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value

@@ -1,0 +1,159 @@
+"""Writes: upsert by external id (sObject collections, or Bulk 2.0 ingest for large batches) and deletes.
+
+Every record gets a RecordResult in input order, with Salesforce's own statusCode and message as the
+RecordError when it was refused: one bad record never fails its batch (``allOrNone=false``). Rows
+that lost a row-lock race are sent again in a later call; a request-level 400 is bisected until the
+record that causes it stands alone.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import structlog
+
+from connectors.base import NativeRecord, RecordResult
+from connectors.errors import ConfigurationError, RecordError, StreamError
+from connectors.salesforce.bulk import BulkIngest, IngestOutcome, csv_value, to_csv
+from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.errors import item_error_code
+
+log = structlog.get_logger(__name__)
+
+COLLECTION_SIZE = 200  # Salesforce's limit per sObject collections call
+RETRY_ITEM_CODES = frozenset({"UNABLE_TO_LOCK_ROW"})  # per-record faults that clear by themselves
+ITEM_PASSES = 3
+ALREADY_DELETED = frozenset({"ENTITY_IS_DELETED"})  # deleting twice is the same outcome: success
+
+
+class Writer:
+    """Upserts and deletes for one connector; stateless between calls."""
+
+    def __init__(self, client: SalesforceClient, ingest: BulkIngest, bulk_threshold: int) -> None:
+        self.client = client
+        self.ingest = ingest
+        self.bulk_threshold = bulk_threshold
+
+    def upsert(self, obj: str, key: str, records: Sequence[NativeRecord]) -> list[RecordResult]:
+        if len(records) >= self.bulk_threshold:
+            return self._bulk_upsert(obj, key, records)
+        results: list[RecordResult | None] = [None] * len(records)
+        todo = list(range(len(records)))
+        for attempt in range(ITEM_PASSES):
+            todo = self._collections_pass(obj, key, records, todo, results, last=attempt == ITEM_PASSES - 1)
+            if not todo:
+                break
+        return [r if r is not None else _missing(i, records[i], key) for i, r in enumerate(results)]
+
+    # -- sObject collections ---------------------------------------------------------------------
+
+    def _collections_pass(self, obj: str, key: str, records: Sequence[NativeRecord], todo: list[int],
+                          results: list[RecordResult | None], *, last: bool) -> list[int]:
+        """Send ``todo`` in chunks of 200; return the indices to send again (row-lock losers)."""
+        again: list[int] = []
+        for start in range(0, len(todo), COLLECTION_SIZE):
+            for index, item in self._send(obj, key, records, todo[start:start + COLLECTION_SIZE]):
+                result = _item_result(index, records[index], key, item)
+                if result.error is not None and result.error.code in RETRY_ITEM_CODES and not last:
+                    again.append(index)
+                else:
+                    results[index] = result
+        return again
+
+    def _send(self, obj: str, key: str, records: Sequence[NativeRecord],
+              indices: list[int]) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(index, SaveResult) per record; a request-level 400 is split until it names one record."""
+        body = {"allOrNone": False,
+                "records": [{**records[i], "attributes": {"type": obj}} for i in indices]}
+        try:
+            items = self.client.json("PATCH", self.client.url(f"composite/sobjects/{obj}/{key}"), json=body)
+        except ConfigurationError:
+            raise
+        except StreamError as exc:
+            if len(indices) == 1:
+                yield indices[0], {"success": False, "errors": [{"statusCode": exc.code, "message": str(exc)}]}
+                return
+            middle = len(indices) // 2
+            yield from self._send(obj, key, records, indices[:middle])
+            yield from self._send(obj, key, records, indices[middle:])
+            return
+        if not isinstance(items, list) or len(items) != len(indices):
+            raise StreamError(f"composite upsert answered {len(items) if isinstance(items, list) else 0} results "
+                              f"for {len(indices)} records", code="bad_response")
+        yield from zip(indices, items, strict=True)
+
+    # -- Bulk 2.0 ingest -------------------------------------------------------------------------
+
+    def _bulk_upsert(self, obj: str, key: str, records: Sequence[NativeRecord]) -> list[RecordResult]:
+        """One ingest job; result rows are matched back to input rows by their external id, in order."""
+        columns = list(dict.fromkeys(f for r in records for f in r if f != "attributes"))
+        if key not in columns:
+            columns.insert(0, key)
+        positions: dict[str, deque[int]] = defaultdict(deque)
+        for index, record in enumerate(records):
+            positions[csv_value(record.get(key)) if record.get(key) is not None else ""].append(index)
+        results: list[RecordResult | None] = [None] * len(records)
+        for outcome in self.ingest.upsert(obj, key, to_csv(records, columns)):
+            queue = positions.get(outcome.cells.get(key, ""))
+            if not queue:
+                log.warning("salesforce.bulk.ingest.unmatched_result", stream=obj)
+                continue
+            index = queue.popleft()
+            results[index] = _outcome_result(index, records[index], key, outcome)
+        log.info("salesforce.write.bulk", stream=obj, records=len(records),
+                 failed=sum(1 for r in results if r is None or r.error))
+        return [r if r is not None else _missing(i, records[i], key) for i, r in enumerate(results)]
+
+    # -- deletes ---------------------------------------------------------------------------------
+
+    def delete(self, ids: Sequence[str]) -> list[RecordResult]:
+        results: list[RecordResult] = []
+        for start in range(0, len(ids), COLLECTION_SIZE):
+            chunk = list(ids[start:start + COLLECTION_SIZE])
+            items = self.client.json("DELETE", self.client.url("composite/sobjects"),
+                                     params={"ids": ",".join(chunk), "allOrNone": "false"})
+            for offset, (record_id, item) in enumerate(zip(chunk, items or [], strict=False)):
+                code, message, fields = item_error_code(item.get("errors") or [])
+                ok = item.get("success") or code in ALREADY_DELETED
+                error = None if ok else RecordError(code, message, fields, key=record_id)
+                results.append(RecordResult(start + offset, record_id, error=error))
+        return results
+
+
+def _item_result(index: int, record: NativeRecord, key: str, item: dict[str, Any]) -> RecordResult:
+    if item.get("success"):
+        return RecordResult(index, item.get("id"), created=item.get("created"))
+    code, message, fields = item_error_code(item.get("errors") or [])
+    return RecordResult(index, item.get("id"), error=RecordError(code, message, fields, key=_key(record, key),
+                                                                payload=record))
+
+
+def _outcome_result(index: int, record: NativeRecord, key: str, outcome: IngestOutcome) -> RecordResult:
+    if outcome.error is None:
+        return RecordResult(index, outcome.sf_id, created=outcome.created)
+    code, message, fields = bulk_error(outcome.error)
+    return RecordResult(index, outcome.sf_id, error=RecordError(code, message, fields, key=_key(record, key),
+                                                               payload=record))
+
+
+def bulk_error(text: str) -> tuple[str, str, tuple[str, ...]]:
+    """``CODE:message[:Field1, Field2 --]`` as sf__Error writes it, split into its parts."""
+    code, _, rest = text.partition(":")
+    message, fields = rest, tuple[str, ...]()
+    head, sep, tail = rest.rpartition(":")
+    if sep and tail.rstrip().endswith("--"):
+        message = head
+        fields = tuple(f.strip() for f in tail.rstrip()[:-2].split(",") if f.strip())
+    return code.strip() or "UNKNOWN_ERROR", message.strip(), fields
+
+
+def _key(record: NativeRecord, key: str) -> str | None:
+    value = record.get(key)
+    return None if value is None else str(value)
+
+
+def _missing(index: int, record: NativeRecord, key: str) -> RecordResult:
+    return RecordResult(index, error=RecordError("missing_result", "Salesforce returned no result for the record",
+                                                 key=_key(record, key), payload=record))
