@@ -1,7 +1,9 @@
 """One definition of valid emails, phones, countries and currencies, for schemas and transforms.
 
-These are the reference (slow, exact) implementations on email-validator, phonenumbers and
-pycountry. A fast path may sit in front of them, but it must give the same answers.
+The reference (slow, exact) implementations are email-validator, phonenumbers and pycountry
+(``reference_*`` below). The public functions put a fast path in front of them
+(``mappings.fastpath``) that answers only when it is certain to agree and otherwise defers, so
+every caller gets the libraries' answers at a fraction of the cost.
 """
 
 from __future__ import annotations
@@ -13,29 +15,35 @@ import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 
-_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+from mappings.fastpath import email as fast_email
+from mappings.fastpath import phone as fast_phone
+
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+_PHONE_FORMATS = {
+    "e164": phonenumbers.PhoneNumberFormat.E164,
+    "international": phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+    "national": phonenumbers.PhoneNumberFormat.NATIONAL,
+}
 
 
-def normalise_email(value: str) -> str | None:
-    """The normalised address (domain lower-cased, IDN as Unicode), or None if invalid."""
+def reference_normalise_email(value: str) -> str | None:
+    """email-validator's normalised address (domain lower-cased, IDN as Unicode), or None."""
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError:
         return None
 
 
-def is_e164(value: str) -> bool:
-    """True for a valid number written in E.164 (+ and digits only)."""
-    if not _E164.match(value):
-        return False
-    try:
-        return phonenumbers.is_valid_number(phonenumbers.parse(value, None))
-    except phonenumbers.NumberParseException:
-        return False
+def normalise_email(value: str) -> str | None:
+    """The normalised address (domain lower-cased, IDN as Unicode), or None if invalid."""
+    fast = fast_email.normalise(value)
+    if fast is not fast_email.UNSURE:
+        return fast  # type: ignore[return-value]
+    return reference_normalise_email(value)
 
 
-def normalise_phone(value: str, default_region: str | None = None) -> str | None:
-    """E.164 form of a phone written in any national or international format, or None."""
+def reference_normalise_phone(value: str, default_region: str | None = None) -> str | None:
+    """phonenumbers' E.164 form of a valid number, or None."""
     try:
         number = phonenumbers.parse(value, default_region)
     except phonenumbers.NumberParseException:
@@ -43,6 +51,38 @@ def normalise_phone(value: str, default_region: str | None = None) -> str | None
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_phone(value: str, default_region: str | None = None) -> str | None:
+    """E.164 form of a phone written in any national or international format, or None."""
+    fast = fast_phone.to_e164(value, default_region)
+    if fast is not fast_phone.UNSURE:
+        return fast  # type: ignore[return-value]
+    return reference_normalise_phone(value, default_region)
+
+
+def is_e164(value: str) -> bool:
+    """True for a valid number written in canonical E.164 (what ``normalise_phone`` returns)."""
+    return _E164.fullmatch(value) is not None and normalise_phone(value) == value
+
+
+def format_phone(value: str, style: str = "e164", region: str | None = None) -> str | None:
+    """A valid phone (any format) rewritten as ``e164``, ``international`` or ``national``, or None.
+
+    ``national`` is written as dialled inside ``region`` when the number belongs to it; numbers of
+    another country fall back to the international format, which is what people dial.
+    """
+    if style == "e164":
+        return normalise_phone(value, region)
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    if style == "national" and region is not None and phonenumbers.region_code_for_number(number) != region:
+        style = "international"
+    return phonenumbers.format_number(number, _PHONE_FORMATS[style])
 
 
 @lru_cache(maxsize=4096)

@@ -1,0 +1,47 @@
+"""Email normalisation for plain ASCII addresses, provably inside email-validator's accept set.
+
+email-validator (``check_deliverability=False``, default options) accepts an ASCII address whose
+local part is an RFC 5322 dot-atom and whose domain is at least two hostname labels ending in a
+letter, within the length limits, outside the special-use domains; it returns the local part
+unchanged (lower-cased for RFC 2142 role names such as ``info``) and the domain lower-cased by
+UTS-46 mapping. This module accepts only addresses that satisfy all of that, with nothing to
+decide about IDNA, and answers ``UNSURE`` for everything else, so the caller asks the library.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+import email_validator
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
+
+UNSURE: Final = object()
+
+_ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~\-"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
+_TLD = r"(?:[A-Za-z0-9][A-Za-z0-9\-]{0,61})?[A-Za-z]"  # all TLDs end with a letter
+_ADDRESS = re.compile(
+    rf"([{_ATEXT}]+(?:\.[{_ATEXT}]+)*)@((?:{_LABEL}\.)+{_TLD})"
+)
+_ROLE_NAMES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
+# email-validator rejects these domains and their subdomains; read once (the list is the library's).
+_SPECIAL_USE = tuple(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+_SPECIAL_LAST_LABELS = frozenset(d.rsplit(".", 1)[-1] for d in _SPECIAL_USE)
+_MAX_ADDRESS, _MAX_DOMAIN = 254, 253
+
+
+def normalise(value: str) -> str | object:
+    """The address as email-validator would normalise it, or ``UNSURE`` (never a rejection)."""
+    match = _ADDRESS.fullmatch(value)
+    if match is None or len(value) > _MAX_ADDRESS:
+        return UNSURE
+    local, domain = match.group(1), match.group(2)
+    if len(domain) > _MAX_DOMAIN or "--" in domain:  # "--": punycode or reserved R-LDH labels
+        return UNSURE
+    domain = domain.lower()
+    if domain.rsplit(".", 1)[-1] in _SPECIAL_LAST_LABELS:
+        return UNSURE
+    if local.lower() in _ROLE_NAMES:
+        local = local.lower()
+    return local + "@" + domain
