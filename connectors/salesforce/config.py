@@ -99,8 +99,8 @@ class SalesforceConfig(BaseModel):
 
     page_size: int = Field(2000, ge=200, le=2000, description="REST batchSize (Sforce-Query-Options).")
     batch_size: int = Field(2000, ge=1, le=50_000, description="Records per yielded batch.")
-    bulk_read_threshold: int = Field(50_000, ge=0, description="Use Bulk API 2.0 when a window holds this many "
-                                     "records (SELECT COUNT()); 0 means always, a huge number never.")
+    bulk_read_threshold: int | None = Field(50_000, ge=0, description="Use Bulk API 2.0 when a window holds this "
+                                            "many records (SELECT COUNT()); 0: always, None: never.")
     bulk_max_records: int = Field(50_000, ge=1, description="maxRecords per Bulk 2.0 results page.")
     bulk_poll_interval: float = Field(2.0, ge=0, description="Seconds between Bulk 2.0 job status polls.")
     bulk_poll_timeout: float = Field(3600.0, gt=0, description="Give up on a Bulk job after this many seconds.")

@@ -166,9 +166,9 @@ class Reader:
                 yield self._rest_batch(records[chunk_start:chunk_start + self.config.batch_size], position)
 
     def _use_bulk(self, start: datetime | None, end: datetime | None) -> bool:
-        if not self.shape.bulk:
-            return False
         threshold = self.config.bulk_read_threshold
+        if not self.shape.bulk or threshold is None:
+            return False
         if threshold == 0:
             return True
         statement = soql.count(self.shape.name, self.cf, start, end, self.conditions)

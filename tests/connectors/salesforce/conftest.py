@@ -29,7 +29,7 @@ def quick_policy(attempts: int = 6) -> RetryPolicy:
 def settings(**overrides: Any) -> SalesforceConfig:
     base: dict[str, Any] = {
         "auth": {"flow": "client_credentials", "client_id": "ck", "client_secret": "cs-secret"},
-        "login_url": LOGIN, "bulk_read_threshold": 10**9, "bulk_poll_interval": 0,
+        "login_url": LOGIN, "bulk_read_threshold": None, "bulk_poll_interval": 0,
     }
     return SalesforceConfig.model_validate({**base, **overrides})
 
