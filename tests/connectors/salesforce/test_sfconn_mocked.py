@@ -31,7 +31,8 @@ def _ids(batches: list[Batch]) -> list[str]:
     return [r["Id"] for b in batches for r in b.records]
 
 
-def test_pages_share_a_stamp_across_the_boundary_and_resume_without_loss_or_repeat(org: Any, make_connector: Make) -> None:
+def test_pages_share_a_stamp_across_the_boundary_and_resume_without_loss_or_repeat(
+        org: Any, make_connector: Make) -> None:
     first = [org.contact(1, 1), org.contact(2, 2), org.contact(3, 2)]
     second = [org.contact(4, 2), org.contact(5, 3, deleted=True), org.contact(6, 4)]
     org.mock.get(f"{org.DATA}queryAll/", json=org.page(first, NEXT))
