@@ -12,7 +12,15 @@ from typing import Annotated
 import typer
 
 from orchestrator import logging as crmlog
-from orchestrator.commands import connectors_cmd, mappings_cmd, schemas_cmd
+from orchestrator.commands import (
+    connectors_cmd,
+    init_cmd,
+    mappings_cmd,
+    quarantine_cmd,
+    runs_cmd,
+    schemas_cmd,
+    state_cmd,
+)
 from orchestrator.errors import exit_code_for, one_line
 
 app = typer.Typer(
@@ -25,6 +33,12 @@ app = typer.Typer(
 app.add_typer(connectors_cmd.app, name="connectors")
 app.add_typer(mappings_cmd.app, name="mappings")
 app.add_typer(schemas_cmd.app, name="schemas")
+app.command("init")(init_cmd.init)
+app.add_typer(runs_cmd.app, name="runs")
+app.add_typer(quarantine_cmd.app, name="quarantine")
+app.add_typer(state_cmd.app, name="state")
+app.command("purge")(state_cmd.purge)
+app.command("forget")(state_cmd.forget)
 
 
 @app.callback()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +27,14 @@ Path_ = yamlnodes.Path_
 
 
 def load_config(path: Path | str, *, environ: Mapping[str, str] | None = None, check_environment: bool = True,
-                masker: SecretMasker = MASKER) -> ProjectConfig:
+                sections: Collection[str] | None = None, masker: SecretMasker = MASKER) -> ProjectConfig:
     """Load and validate a project config.
 
     ``environ`` replaces ``os.environ`` for ``${VAR}`` (tests). ``check_environment`` also checks
     what depends on this machine: connector types installed, mapping directories present, each
-    system's settings valid for its connector. Resolved secrets are registered with ``masker``.
+    system's settings valid for its connector. ``sections`` reads only those top-level sections
+    (e.g. ``{"state"}`` for ops commands, which then need no CRM credentials in the environment).
+    Resolved secrets are registered with ``masker``.
     """
     file = Path(path)
     display = str(path)
@@ -40,7 +42,7 @@ def load_config(path: Path | str, *, environ: Mapping[str, str] | None = None, c
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config: {exc.strerror or exc}", file=display) from None
-    doc = _document(text, file, display, os.environ if environ is None else environ)
+    doc = _document(text, file, display, os.environ if environ is None else environ, sections)
     if not isinstance(doc.data, dict):
         raise ConfigError("the config must be a mapping with at least `version: 1`", file=display, line=1)
     try:
@@ -68,7 +70,8 @@ def _secret_names_for(connector_type: str) -> set[str]:
     return sec.secret_fields(model) if isinstance(model, type) and issubclass(model, BaseModel) else set()
 
 
-def _document(text: str, file: Path, display: str, environ: Mapping[str, str]) -> yamlnodes.Document:
+def _document(text: str, file: Path, display: str, environ: Mapping[str, str],
+              sections: Collection[str] | None) -> yamlnodes.Document:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -80,6 +83,9 @@ def _document(text: str, file: Path, display: str, environ: Mapping[str, str]) -
     except yaml.YAMLError as exc:
         raise ConfigError(f"YAML error: {exc}".splitlines()[0], file=display) from None
     try:
+        if sections is not None and isinstance(node, yaml.MappingNode):
+            keep = {"version", *sections}
+            node.value = [(k, v) for k, v in node.value if getattr(k, "value", None) in keep]
         return yamlnodes.build(node, file.parent, environ, _secret_names_for)
     except yamlnodes.NodeError as exc:
         raise ConfigError(exc.message, file=display, line=exc.line, key=render_path(exc.path) or None) from None

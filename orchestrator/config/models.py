@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraint
 from connectors.retry import RetryPolicy
 from mappings.canonical import CanonicalRegistry, CustomField
 from orchestrator.errors import ConfigError
+from orchestrator.state import StateStore
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)]
 RESOLUTION_STRATEGIES = ("newest", "most_complete", "manual")
@@ -210,6 +211,10 @@ class ProjectConfig(Strict):
     def mapping_dir(self, system: str) -> Path | None:
         """Where the system's mapping specs live (resolved by the loader; None if the type ships none)."""
         return self.system(system).mappings
+
+    def open_state(self, *, migrate: bool = True) -> StateStore:
+        """Open this project's state store (created and migrated on first use)."""
+        return StateStore.open(self.state.url, migrate=migrate, schema=self.state.db_schema)
 
     def retry_policy(self, sync: str | SyncConfig, **hooks: Any) -> RetryPolicy:
         """The tenacity policy for one sync's requests; ``hooks`` pass sleep, clock or on_retry through."""

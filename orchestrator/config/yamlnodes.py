@@ -123,7 +123,8 @@ def _string(raw: str, path: Path_, line: int, ctx: _Ctx, *, secret: bool) -> str
         result = sec.substitute(raw, ctx.environ)
     except sec.MissingEnv as exc:
         raise NodeError(path, line, f"environment variable {exc.name} is not set") from None
-    if secret and raw and not result.from_env:
+    # A URL in a secret field (a database URL) is fine as long as its password is not literal.
+    if secret and raw and not result.from_env and "://" not in raw:
         raise _inline_secret(path, line)
     raw_password = sec.url_password(raw)
     if raw_password and "${" not in raw_password:
