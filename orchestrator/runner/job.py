@@ -50,10 +50,9 @@ class Side:
 
     def object_of(self, entity: str) -> str | None:
         try:
-            found = self.mappers.for_entity(entity)
-        except Exception:  # an entity this system does not map: nothing to look up there
+            return str(self.mappers.for_entity(entity).spec.object)
+        except KeyError:  # an entity this system does not map: nothing to look up there
             return None
-        return None if found is None else str(found.spec.object)
 
 
 @dataclass(slots=True)

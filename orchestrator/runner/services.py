@@ -49,9 +49,11 @@ class Services:
     def side(self, system: str, entity: str, connector: Connector) -> Side:
         """``system`` as seen by the ``entity`` stream: the mapper for that entity and its stream spec."""
         mapping_set = self.mappings(system)
-        mapper = mapping_set.for_entity(entity)
-        if mapper is None:
-            raise ConfigError(f"system {system!r} has no mapping for entity {entity}", key=f"systems.{system}")
+        try:
+            mapper = mapping_set.for_entity(entity)
+        except KeyError:
+            raise ConfigError(f"system {system!r} has no mapping for entity {entity}",
+                              key=f"systems.{system}.mappings") from None
         obj = str(mapper.spec.object)
         return Side(system=system, connector=connector, mapper=mapper, mappers=mapping_set,
                     timezone=self.config.system(system).timezone, stream_spec=self.stream_spec(system, obj, connector),
@@ -72,9 +74,10 @@ class Services:
         for obj in sync.objects:
             refs: set[str] = set()
             for system in {sync.source, sync.target} if sync.direction == "two_way" else {sync.source}:
-                mapper = self.mappings(system).for_entity(obj.entity)
-                if mapper is not None:
-                    refs |= set(mapper.references.values())
+                try:
+                    refs |= set(self.mappings(system).for_entity(obj.entity).references.values())
+                except KeyError:  # reported when the stream starts, with the system's name
+                    continue
             found[obj.entity] = refs
         return found
 

@@ -1,0 +1,228 @@
+"""The runner end to end in-process: memory connectors, a small dict mapper, a SQLite state store."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from connectors.memory import MemoryConnector, reset_store
+from connectors.retry import NO_RETRY
+from mappings.canonical import CanonicalModel, CanonicalRegistry
+from mappings.errors import Reason, RecordRejection
+from orchestrator.config.models import ProjectConfig
+from orchestrator.runner import run_sync
+from orchestrator.runner.conflicts import ConflictRules, Side, resolve
+from orchestrator.runner.observe import NullObserver
+from orchestrator.runner.order import stream_order
+from orchestrator.runner.services import Services
+from orchestrator.state import StateStore
+
+_STORES = itertools.count()
+
+
+class DictMapper:
+    """native field -> canonical field, plus references looked up through the context."""
+
+    def __init__(self, registry: CanonicalRegistry, obj: str, entity: str, key: str, fields: Mapping[str, str],
+                 refs: Mapping[str, tuple[str, str]] | None = None) -> None:
+        self.model = registry.get(entity)
+        self.spec = SimpleNamespace(object=obj, entity=entity, key=key, upsert_key=None)
+        self.fields, self.refs = dict(fields), dict(refs or {})
+        self.references = {canon: entity for canon, entity in self.refs.values()}
+        self.native_references = {native: entity for native, (_, entity) in self.refs.items()}
+
+    def native_key(self, record: Mapping[str, Any]) -> str:
+        return str(record[self.spec.key])
+
+    def map_batch(self, records: Sequence[Mapping[str, Any]], ctx: Any
+                  ) -> tuple[list[tuple[int, CanonicalModel]], list[tuple[int, RecordRejection]]]:
+        good, bad = [], []
+        for i, record in enumerate(records):
+            values = {canon: record.get(native) for native, canon in self.fields.items()}
+            for native, (canon, entity) in self.refs.items():
+                values[canon] = ctx.lookup(entity, record[native]) if record.get(native) else None
+            try:
+                good.append((i, self.model.model_validate(values)))
+            except ValidationError as exc:
+                bad.append((i, RecordRejection([Reason("invalid_value", ".".join(map(str, e["loc"])))
+                                                for e in exc.errors()])))
+        return good, bad
+
+    def to_native(self, canonical: CanonicalModel, ctx: Any) -> dict[str, Any]:
+        out = {native: getattr(canonical, canon) for native, canon in self.fields.items()}
+        for native, (canon, entity) in self.refs.items():
+            value = getattr(canonical, canon)
+            out[native] = ctx.reverse_lookup(entity, value) if value else None
+        return {k: (str(v) if v is not None and not isinstance(v, bool | int) else v) for k, v in out.items()}
+
+
+class MapperSet:
+    def __init__(self, mappers: Sequence[DictMapper]) -> None:
+        self.by_entity = {m.spec.entity: m for m in mappers}
+
+    def for_entity(self, entity: str) -> DictMapper:
+        return self.by_entity[entity]
+
+
+def erp_mappers(registry: CanonicalRegistry) -> MapperSet:
+    return MapperSet([
+        DictMapper(registry, "customers", "Account", "cust_no", {"cust_no": "account_number", "name": "name",
+                                                                  "mail": "email"}),
+        DictMapper(registry, "people", "Contact", "no", {"no": "external_ref", "last": "last_name", "mail": "email"},
+                   {"cust_no": ("account_id", "Account")}),
+    ])
+
+
+def crm_mappers(registry: CanonicalRegistry) -> MapperSet:
+    return MapperSet([
+        DictMapper(registry, "Account", "Account", "AccountNumber", {"AccountNumber": "account_number",
+                                                                     "Name": "name", "Email": "email"}),
+        DictMapper(registry, "Contact", "Contact", "Ref", {"Ref": "external_ref", "LastName": "last_name",
+                                                         "Email": "email"}, {"AccountId": ("account_id", "Account")}),
+    ])
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Any:
+    n = next(_STORES)
+    erp, crm = f"erp{n}", f"crm{n}"
+    config = ProjectConfig.model_validate({
+        "version": 1,
+        "systems": {
+            "erp": {"connector": "memory", "mappings": str(tmp_path), "settings": {"store": erp, "batch_size": 3,
+                    "streams": {"customers": {"primary_key": "cust_no"}, "people": {"primary_key": "no"}}}},
+            "crm": {"connector": "memory", "mappings": str(tmp_path), "settings": {"store": crm, "streams": {
+                "Account": {"primary_key": "AccountNumber"}, "Contact": {"primary_key": "Ref"}}}},
+        },
+        "syncs": {"erp-to-crm": {"from": "erp", "to": "crm", "objects": ["Contact", "Account"], "batch_size": 2,
+                                 "delete_policy": "hard"}},
+    })
+    registry = config.registry()
+    services = Services(config, context_factory=SimpleNamespace,
+                        load_mappings=lambda directory, reg: pytest.fail("mapping sets are given"))
+    services._mappings = {"erp": erp_mappers(registry), "crm": crm_mappers(registry)}
+    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}")
+    erp_conn = MemoryConnector(MemoryConnector.config_model.model_validate(config.system("erp").settings), NO_RETRY)
+    crm_conn = MemoryConnector(MemoryConnector.config_model.model_validate(config.system("crm").settings), NO_RETRY)
+    yield SimpleNamespace(config=config, services=services, store=store, erp=erp_conn, crm=crm_conn)
+    store.close()
+    reset_store(erp)
+    reset_store(crm)
+
+
+def rows(connector: MemoryConnector, stream: str) -> dict[str, dict[str, Any]]:
+    return {str(r[next(iter(connector.config.streams[stream].primary_key.split()))]): r
+            for b in connector.read(stream) for r in b.records}
+
+
+class Order(NullObserver):
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.finished: list[str] = []
+
+    def stream_started(self, sync: str, stream: str) -> None:
+        self.started.append(stream)
+
+    def stream_finished(self, report: Any) -> None:
+        self.finished.append(report.stream)
+
+
+def seed(p: Any) -> None:
+    p.erp.write("customers", [{"cust_no": f"C{i}", "name": f"Firm {i}", "mail": f"a{i}@example.com"}
+                              for i in range(5)])
+    p.erp.write("people", [{"no": "P1", "last": "Diaz", "mail": "d@example.com", "cust_no": "C1"},
+                           {"no": "P2", "last": "Ng", "mail": "not-an-email", "cust_no": "C2"},
+                           {"no": "P3", "last": "Roe", "mail": None, "cust_no": "C3"}])
+
+
+def test_sync_writes_parents_first_resolves_references_and_quarantines(project: Any) -> None:
+    seed(project)
+    order = Order()
+    summary = run_sync(project.config, project.store, "erp-to-crm", services=project.services, observer=order)
+    assert summary.status == "succeeded", summary.reason
+    assert order.finished.index("Account") < order.started.index("Contact")
+    accounts, contacts = rows(project.crm, "Account"), rows(project.crm, "Contact")
+    assert sorted(accounts) == [f"C{i}" for i in range(5)]
+    assert sorted(contacts) == ["P1", "P3"]
+    assert contacts["P1"]["AccountId"] == "C1"  # the canonical id went back to the CRM's own key
+    bad = project.store.list_quarantine("erp-to-crm")
+    assert [(q.native_key, q.stage, q.reasons[0].field) for q in bad] == [("P2", "map", "email")]
+    totals = summary.totals()
+    assert (totals["read"], totals["written"], totals["quarantined"]) == (8, 7, 1)
+    again = run_sync(project.config, project.store, "erp-to-crm", services=project.services)
+    assert again.totals().get("read", 0) == 0  # cursors stored: nothing new to read
+
+
+def test_tombstones_follow_the_delete_policy_and_dry_run_changes_nothing(project: Any) -> None:
+    seed(project)
+    run_sync(project.config, project.store, "erp-to-crm", services=project.services)
+    project.erp.write("customers", [], deletes=["C4"])
+    project.erp.write("customers", [{"cust_no": "C9", "name": "New", "mail": None}])
+    dry = run_sync(project.config, project.store, "erp-to-crm", services=project.services, dry_run=True)
+    assert dry.totals()["would_create"] == 1 and dry.totals()["would_delete"] == 1
+    assert "C9" not in rows(project.crm, "Account") and "C4" in rows(project.crm, "Account")
+    real = run_sync(project.config, project.store, "erp-to-crm", services=project.services)
+    assert real.totals()["deleted"] == 1
+    assert sorted(rows(project.crm, "Account")) == ["C0", "C1", "C2", "C3", "C9"]
+
+
+def test_a_failing_stream_makes_the_run_partial_and_others_go_on(project: Any) -> None:
+    seed(project)
+    project.services._mappings["crm"].by_entity.pop("Contact")
+    summary = run_sync(project.config, project.store, "erp-to-crm", services=project.services)
+    assert summary.status == "partial" and int(summary.exit_code) == 3
+    by = {s.stream: s for s in summary.streams}
+    assert by["Account"].status == "succeeded" and by["Contact"].status == "failed"
+    assert "no mapping for entity Contact" in by["Contact"].reason
+    run = project.store.get_run(summary.run_id)
+    assert run is not None and run.status == "partial"
+
+
+def test_stream_order_waves() -> None:
+    assert stream_order(["Contact", "Account", "Opportunity"], {
+        "Contact": {"Account"}, "Opportunity": {"Account", "Contact"}, "Account": {"Account"}}) == [
+        ["Account"], ["Contact"], ["Opportunity"]]
+
+
+def test_conflict_rules_merge_one_sided_changes_and_settle_collisions() -> None:
+    base = {"name": "A", "phone": "1", "email": "x@e.com"}
+    crm = Side("crm", {"name": "A2", "phone": "1", "email": "y@e.com"})
+    erp = Side("erp", {"name": "A", "phone": "2", "email": "z@e.com"})
+    merged = resolve(base, crm, erp, ConflictRules("erp", {"email": "crm"}))
+    assert merged.merged == {"name": "A2", "phone": "2", "email": "y@e.com"}
+    assert [(c.field, c.winner) for c in merged.collisions] == [("email", "crm")]
+    held = resolve(base, crm, erp, ConflictRules("manual"))
+    assert held.held and [c.field for c in held.collisions] == ["email"]
+
+
+def test_two_way_edits_flow_both_ways_and_conflicts_follow_the_policy(project: Any) -> None:
+    sync = project.config.syncs["erp-to-crm"]
+    project.config.syncs["both"] = sync.model_copy(update={
+        "direction": "two_way", "conflict": type(sync.resolution())(default="erp", fields={"email": "manual"})})
+    seed(project)
+    first = run_sync(project.config, project.store, "both", services=project.services)
+    assert first.status == "succeeded", first.reason
+    project.crm.write("Account", [{"AccountNumber": "C0", "Name": "Crm Zero"},  # crm only: flows to erp
+                                  {"AccountNumber": "C1", "Name": "Crm One"},  # both: erp wins by default
+                                  {"AccountNumber": "C2", "Email": "crm2@example.com"}])  # both on email: held
+    project.erp.write("customers", [{"cust_no": "C1", "name": "Erp One"}, {"cust_no": "C2", "mail": "erp2@example.com"},
+                                    {"cust_no": "C3", "name": "Erp Three"}])  # erp only: flows to crm
+    second = run_sync(project.config, project.store, "both", services=project.services)
+    assert second.status == "succeeded", second.reason
+    erp, crm = rows(project.erp, "customers"), rows(project.crm, "Account")
+    assert erp["C0"]["name"] == "Crm Zero" and crm["C3"]["Name"] == "Erp Three"
+    assert erp["C1"]["name"] == crm["C1"]["Name"] == "Erp One"
+    assert (erp["C2"]["mail"], crm["C2"]["Email"]) == ("erp2@example.com", "crm2@example.com")  # held, untouched
+    conflicts = {(c["canonical_id"], c["outcome"], tuple(c["fields"])) for c in second.conflicts}
+    assert {(o, f) for _, o, f in conflicts} == {("resolved", ("name",)), ("held", ("email",))}
+    findings = project.store.list_findings("sync:both", code="conflict")
+    assert len(findings) == 2
+    assert len(rows(project.erp, "customers")) == len(rows(project.crm, "Account")) == 5  # nothing duplicated
+    third = run_sync(project.config, project.store, "both", services=project.services)
+    assert third.totals().get("written", 0) == 0  # echoes of our own writes are recognised and skipped
