@@ -88,8 +88,10 @@ class Database:
             return 0
         if self.dialect in ("postgresql", "sqlite"):
             insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+            # RETURNING counts what was really inserted: executemany rowcounts are unreliable (-1).
             stmt = insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
-            return int(conn.execute(stmt, list(rows)).rowcount or 0)
+            stmt = stmt.returning(*table.primary_key.columns)
+            return len(conn.execute(stmt, list(rows)).all())
         inserted = 0
         for row in rows:  # any other dialect: one savepoint per row
             try:
