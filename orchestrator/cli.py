@@ -13,13 +13,17 @@ import typer
 
 from orchestrator import logging as crmlog
 from orchestrator.commands import (
+    check_cmd,
     connectors_cmd,
+    customer_cmd,
+    discover_cmd,
     init_cmd,
     mappings_cmd,
     quarantine_cmd,
     runs_cmd,
     schemas_cmd,
     state_cmd,
+    sync_cmd,
 )
 from orchestrator.errors import exit_code_for, one_line
 
@@ -39,6 +43,10 @@ app.add_typer(quarantine_cmd.app, name="quarantine")
 app.add_typer(state_cmd.app, name="state")
 app.command("purge")(state_cmd.purge)
 app.command("forget")(state_cmd.forget)
+app.command("sync")(sync_cmd.sync)
+app.command("check")(check_cmd.check)
+app.command("discover")(discover_cmd.discover)
+app.command("customer")(customer_cmd.customer)
 
 
 @app.callback()

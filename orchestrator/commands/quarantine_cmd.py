@@ -123,3 +123,22 @@ def discard(
 # --- quarantine retry ------------------------------------------------------------------------------
 # Owned by the sync runner (orchestrator/runner): it adds `@app.command("retry")` here, re-running
 # records through mapping and write via StateStore.iter_quarantine / bump_attempts / mark_quarantine.
+
+
+@app.command("retry")
+def retry(
+    ids: Annotated[list[int] | None, typer.Argument(metavar="[ID...]", help="Quarantine record ids.")] = None,
+    sync: Annotated[str | None, typer.Option(help="Only this sync's records.")] = None,
+    reason: Annotated[str | None, typer.Option(help="Only records with this reason code.")] = None,
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+) -> None:
+    """Re-run kept records through the current mapping and the target write; landed ones are resolved."""
+    from orchestrator.config import load_config
+    from orchestrator.runner.quarantine_retry import retry_quarantine
+
+    project = load_config(config)
+    with project.open_state() as store:
+        report = retry_quarantine(project, store, ids=ids or None, sync=sync, reason=reason)
+    typer.echo(f"resolved {len(report.resolved)}, still failing {len(report.failed)}, "
+               f"not retryable (read stage) {len(report.skipped)}")
+    raise typer.Exit(3 if report.failed else 0)
