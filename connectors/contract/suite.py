@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import inspect
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,11 +60,12 @@ def _records(batches: Iterable[Batch]) -> list[NativeRecord]:
 class _ContractSuite:
     """Base class; ``connector_contract`` binds it to a case factory."""
 
-    make_case: Callable[[Path], ContractCase]
+    make_case: Callable[..., ContractCase]
 
-    @pytest.fixture
-    def case(self, tmp_path: Path) -> Iterable[ContractCase]:
-        made = type(self).make_case(tmp_path)
+    def _make(self, tmp_path: Path, request: pytest.FixtureRequest) -> Iterable[ContractCase]:
+        factory = type(self).make_case
+        wants_request = len(inspect.signature(factory).parameters) >= 2
+        made = factory(tmp_path, request) if wants_request else factory(tmp_path)
         yield made
         made.connector.close()
         if made.cleanup:
@@ -171,8 +173,37 @@ class _ContractSuite:
         before = compute(case.stream, columns, [KeyRange()])
         assert isinstance(before[0], RangeChecksum) and before[0].count == len(case.records)
         assert compute(case.stream, columns, [KeyRange()]) == before
+        if case.connector.capabilities.ranges:  # ranges that partition the stream add up to the whole
+            middle = case.records[len(case.records) // 2][case.key]
+            halves = compute(case.stream, columns, [KeyRange(end=middle), KeyRange(start=middle)])
+            assert sum(h.count for h in halves) == before[0].count and all(h.count for h in halves)
+        changed = _changed_copy(case.records[0], case.key, columns)
+        if case.seeded or not case.connector.capabilities.upsert or changed is None:
+            return
+        assert not case.connector.write(case.stream, [changed]).failed
+        after = compute(case.stream, columns, [KeyRange()])
+        assert after[0].count == before[0].count and after[0].digest != before[0].digest
 
 
-def connector_contract(make_case: Callable[[Path], ContractCase]) -> type:
-    """A pytest test class running the contract suite against connectors built by ``make_case``."""
-    return type("ConnectorContractSuite", (_ContractSuite,), {"make_case": staticmethod(make_case)})
+def _changed_copy(record: NativeRecord, key: str, columns: list[str]) -> NativeRecord | None:
+    """``record`` with one compared text field altered, or None when it has no text field to alter."""
+    for name in columns:
+        if name != key and isinstance(record.get(name), str):
+            return {**record, name: record[name] + " (changed)"}
+    return None
+
+
+def connector_contract(make_case: Callable[..., ContractCase], params: Sequence[Any] | None = None) -> type:
+    """A pytest test class running the contract suite against connectors built by ``make_case``.
+
+    ``make_case(tmp_path)`` builds the case; a factory taking a second argument gets pytest's
+    ``request``, so it can use fixtures (``request.getfixturevalue("postgres_url")``) and, with
+    ``params``, run the whole suite once per parameter (``request.param``: a dialect, a format).
+    """
+
+    def case(self: _ContractSuite, tmp_path: Path, request: pytest.FixtureRequest) -> Iterable[ContractCase]:
+        yield from self._make(tmp_path, request)
+
+    fixture = pytest.fixture(params=list(params), ids=[str(p) for p in params])(case) if params else (
+        pytest.fixture(case))
+    return type("ConnectorContractSuite", (_ContractSuite,), {"make_case": staticmethod(make_case), "case": fixture})
