@@ -7,9 +7,7 @@ Every way a stream can stop maps to a status and one sentence: a spent API budge
 
 from __future__ import annotations
 
-import os
 import socket
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,7 +51,9 @@ class StreamOutcome:
 
 
 def owner_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    """The lease owner of a local run: this host, so a run restarted after a crash takes its lease back
+    at once (with a new epoch that fences the dead process) instead of waiting out the TTL."""
+    return f"local:{socket.gethostname()}"
 
 
 def run_stream(config: ProjectConfig, store: StateStore, services: Services, sync_name: str, obj: ObjectConfig,
