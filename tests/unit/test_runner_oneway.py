@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import io
 import itertools
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import structlog
 from pydantic import ValidationError
 
+from connectors.base import Batch, Connector, Cursor, ReadRange
+from connectors.errors import AuthenticationError, RetryableError
 from connectors.memory import MemoryConnector, reset_store
-from connectors.retry import NO_RETRY
+from connectors.retry import NO_RETRY, RetryPolicy
 from mappings.canonical import CanonicalModel, CanonicalRegistry
 from mappings.errors import Reason, RecordRejection
+from orchestrator import logging as crmlog
 from orchestrator.config.models import ProjectConfig
 from orchestrator.runner import run_sync
 from orchestrator.runner.conflicts import ConflictRules, Side, resolve
@@ -243,3 +249,72 @@ def test_quarantine_retry_lands_records_after_the_mapping_is_fixed(project: Any)
     assert report.resolved == [bad.id]
     assert project.store.get_quarantine(bad.id).status == "resolved"  # type: ignore[union-attr]
     assert rows(project.crm, "Contact")["P2"]["AccountId"] == "C2"
+
+
+SECRET = "s3cr3t-token-value-XYZ"
+
+
+class Flaky:
+    """A memory connector whose reads fail once (retried through the policy), or whose login is refused."""
+
+    def __init__(self, inner: MemoryConnector, retry: RetryPolicy, refuse_login: bool) -> None:
+        self.inner, self.retry, self.refuse, self.failures = inner, retry, refuse_login, 1
+        self.capabilities = inner.capabilities
+
+    def _pages(self, stream: str, cursor: Cursor | None) -> list[Batch]:
+        if self.refuse:
+            raise AuthenticationError(f"INVALID_LOGIN: login refused (session {SECRET})")
+        if self.failures:
+            self.failures -= 1
+            raise RetryableError("SERVER_UNAVAILABLE", code="SERVER_UNAVAILABLE", retry_after=0.01)
+        return list(self.inner.read(stream, cursor))
+
+    def read(self, stream: str, cursor: Cursor | None = None, range: ReadRange | None = None) -> Any:
+        yield from self.retry.call(self._pages, stream, cursor)
+
+    def write(self, stream: str, records: Any, deletes: Any = (), upsert_key: str | None = None) -> Any:
+        return self.inner.write(stream, records, deletes, upsert_key)
+
+    def discover(self) -> Any:
+        return self.inner.discover()
+
+    def check(self) -> Any:
+        return self.inner.check()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_log_lines_carry_context_and_never_values_or_secrets(project: Any) -> None:
+    seed(project)
+    refuse = {"crm": False}
+    base = project.services.connector
+
+    def connector(system: str, retry: RetryPolicy) -> Connector:
+        inner = base(system, retry)
+        return Flaky(inner, retry, refuse_login=refuse["crm"]) if system == "erp" else inner  # type: ignore[return-value]
+
+    project.services.connector = connector
+    project.config.syncs["erp-to-crm"].retry.initial_wait = 0.001
+    out = io.StringIO()
+    crmlog.MASKER.add([SECRET])
+    crmlog.configure(json=True, stream=out)
+    try:
+        run_sync(project.config, project.store, "erp-to-crm", services=project.services)
+        refuse["crm"] = True
+        project.erp.write("customers", [{"cust_no": "C7", "name": "Later", "mail": "later@example.com"}])
+        failed = run_sync(project.config, project.store, "erp-to-crm", services=project.services)
+    finally:
+        structlog.reset_defaults()
+    assert failed.status == "failed" and int(failed.exit_code) == 2
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    names = {e["event"] for e in events}
+    assert {"run.started", "run.finished", "stream.started", "stream.finished", "sync.batch.written",
+            "retry.scheduled", "auth.failed", "record.quarantined"} <= names
+    assert all(e.get("run_id") and e.get("sync") == "erp-to-crm" for e in events)
+    assert all(e.get("stream") for e in events if e["event"].startswith(("stream.", "sync.batch", "record.")))
+    quarantined = next(e for e in events if e["event"] == "record.quarantined")
+    assert quarantined["native_key"] == "P2" and quarantined["fields"] == ["email"]
+    text = out.getvalue()
+    for value in (SECRET, "not-an-email", "d@example.com", "Diaz", "Firm 1", "later@example.com"):
+        assert value not in text, value
