@@ -7,6 +7,7 @@ keeps the runner free of locks around I/O.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -83,14 +84,12 @@ class Services:
 
     def _loader(self) -> Callable[[Path, Any], Any]:
         if self._load_mappings is None:
-            import mappings  # the engine is needed only once a sync really runs
+            engine = importlib.import_module("mappings")  # needed only once a sync really runs
 
-            self._load_mappings = mappings.MappingSet.load
+            self._load_mappings = engine.MappingSet.load
         return self._load_mappings
 
     def _context(self) -> Callable[..., Any]:
         if self._context_factory is None:
-            import mappings
-
-            self._context_factory = mappings.MappingContext
+            self._context_factory = importlib.import_module("mappings").MappingContext
         return self._context_factory
