@@ -58,4 +58,5 @@ class SyncProgress(NullObserver):
     def stream_finished(self, report: StreamReport) -> None:
         task = self._tasks.get(report.stream)
         if task is not None:
-            self._progress.update(task, total=1, completed=1, status=report.status)
+            done = self._progress.tasks[task].completed
+            self._progress.update(task, total=max(done, 1), completed=max(done, 1), status=report.status)

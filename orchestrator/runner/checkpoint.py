@@ -20,6 +20,7 @@ from orchestrator.runner.observe import BatchReport
 from orchestrator.state.types import Lease, SyncStateRow
 
 log = structlog.get_logger(__name__)
+PREVIEW_LIMIT = 100  # records kept per stream slice to show what a dry run would write
 
 
 @dataclass(slots=True)
@@ -74,8 +75,8 @@ def time_cursor(side: Side) -> bool:
 def commit(job: StreamJob, lease: Lease, outcome: pipeline.Outcome, cursor: dict[str, Any] | None,
            result: PartitionResult, sync_state: Sequence[SyncStateRow] = ()) -> None:
     """Checkpoint the batch (cursor, xref, quarantine, counts, sync state) in one fenced transaction."""
-    if job.options.dry_run:
-        result.preview.extend(outcome.preview)
+    if job.options.dry_run:  # the preview is for a person to read: keep memory flat on big dry runs
+        result.preview.extend(outcome.preview[:max(0, PREVIEW_LIMIT - len(result.preview))])
         result.absorb(outcome.counts)
         return
     if job.options.ids:
