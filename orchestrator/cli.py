@@ -38,6 +38,7 @@ app.add_typer(connectors_cmd.app, name="connectors")
 app.add_typer(mappings_cmd.app, name="mappings")
 app.add_typer(schemas_cmd.app, name="schemas")
 app.command("init")(init_cmd.init)
+app.add_typer(init_cmd.config_app, name="config")
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(quarantine_cmd.app, name="quarantine")
 app.add_typer(state_cmd.app, name="state")
@@ -66,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: run the app and turn exceptions into exit codes."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode click *returns* a typer.Exit's code instead of raising it.
+        code = app(args=argv, standalone_mode=False)
     except SystemExit as exc:  # typer.Exit and click's own exits
         return int(exc.code or 0) if isinstance(exc.code, int | None) else 1
     except Exception as exc:
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         typer.echo(f"crmsync: {one_line(exc)}", err=True)
         return int(exit_code_for(exc))
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def run() -> None:

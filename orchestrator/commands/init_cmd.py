@@ -1,4 +1,4 @@
-"""``crmsync init [PATH]``: write a commented starter crmsync.yaml."""
+"""``crmsync init [PATH]``: write a commented starter crmsync.yaml; ``crmsync config validate`` checks one."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from orchestrator.config import load_config
 from orchestrator.config.starter import STARTER
 
 
@@ -25,3 +26,17 @@ def init(
     typer.echo(f"wrote {target}\n"
                "next: set SF_CLIENT_ID, SF_USERNAME, SF_KEY_FILE and ERP_DB_PASSWORD, edit the file, "
                "then run `crmsync check`")
+
+
+config_app = typer.Typer(help="The project config (crmsync.yaml).", no_args_is_help=True)
+
+
+@config_app.command("validate")
+def validate(
+    config: Annotated[Path, typer.Option("--config", "-c", envvar="CRMSYNC_CONFIG", help="Project config file.")
+                      ] = Path("crmsync.yaml"),
+) -> None:
+    """Check the whole config without connecting anywhere: keys, types, names, secrets, connector settings."""
+    project = load_config(config)
+    typer.echo(f"{config} is valid: {len(project.systems)} system(s), {len(project.syncs)} sync(s), "
+               f"{len(project.reconciliations)} reconciliation(s)")

@@ -75,7 +75,9 @@ def _document(text: str, file: Path, display: str, environ: Mapping[str, str],
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # An unclosed bracket or quote is found lines later; where it was opened is the useful line.
+        opened = exc.context_mark is not None and any(w in (exc.context or "") for w in ("flow", "quoted"))
+        mark = exc.context_mark if opened else (exc.problem_mark or exc.context_mark)
         line = mark.line + 1 if mark else None
         problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
         raise ConfigError(f"YAML syntax error: {problem}", file=display, line=line,

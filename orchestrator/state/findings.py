@@ -105,12 +105,14 @@ def _record_run(conn: Connection, db: Database, job: str, run_id: str, *, new: i
         sa.select(F.c.code, sa.func.count().label("n")).where((F.c.job == job) & F.c.resolved_at.is_(None))
         .group_by(F.c.code))}
     key = (FR.c.job == job) & (FR.c.run_id == run_id)
-    totals = {"open": sum(by_code.values()), "by_code": dumps(by_code), "at": db.now()}
+    totals = {"open": sum(by_code.values()), "by_code": dumps(by_code)}
     if not conn.execute(FR.update().where(key).values(
             new=FR.c.new + new, persisting=FR.c.persisting + persisting, resolved=FR.c.resolved + resolved,
             **totals)).rowcount:
+        seq = conn.execute(sa.select(sa.func.coalesce(sa.func.max(FR.c.seq), 0)).where(FR.c.job == job)).scalar()
         if not db.insert_ignore(conn, FR, [{"job": job, "run_id": run_id, "new": new, "persisting": persisting,
-                                            "resolved": resolved, **totals}], ["job", "run_id"]):
+                                            "resolved": resolved, "seq": int(seq or 0) + 1, "at": db.now(),
+                                            **totals}], ["job", "run_id"]):
             _record_run(conn, db, job, run_id, new=new, persisting=persisting, resolved=resolved)
 
 
@@ -132,7 +134,7 @@ def list_findings(db: Database, job: str, *, status: str, code: str | None, limi
 
 
 def trend(db: Database, job: str, *, limit: int) -> list[TrendPoint]:
-    query = sa.select(FR).where(FR.c.job == job).order_by(FR.c.at.desc(), FR.c.run_id).limit(limit)
+    query = sa.select(FR).where(FR.c.job == job).order_by(FR.c.seq.desc()).limit(limit)
     with db.begin() as conn:
         rows = conn.execute(query).all()
     return [TrendPoint(r.run_id, r.at, int(r.new), int(r.persisting), int(r.resolved), int(r.open),

@@ -170,6 +170,7 @@ findings_runs = sa.Table(
     "findings_runs", metadata,
     sa.Column("job", sa.String(200), primary_key=True),
     sa.Column("run_id", sa.String(40), primary_key=True),
+    sa.Column("seq", sa.Integer, nullable=False),  # run order within the job, whatever the clocks say
     _ts("at"),
     sa.Column("new", sa.Integer, nullable=False),
     sa.Column("persisting", sa.Integer, nullable=False),
