@@ -90,8 +90,7 @@ class Database:
             insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
             # RETURNING counts what was really inserted: executemany rowcounts are unreliable (-1).
             stmt = insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
-            stmt = stmt.returning(*table.primary_key.columns)
-            return len(conn.execute(stmt, list(rows)).all())
+            return len(conn.execute(stmt.returning(*table.primary_key.columns), list(rows)).all())
         inserted = 0
         for row in rows:  # any other dialect: one savepoint per row
             try:
