@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 STARTER = """\
-# crmsync project config. Reference: docs/config.md. Paths are relative to this file.
+# crmsync project config; `crmsync config validate` checks it. Paths are relative to this file.
 # Secrets never go in this file: write ${ENV_VAR} (or !file path/to/secret) and set them outside.
 version: 1
 

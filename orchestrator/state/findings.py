@@ -68,7 +68,8 @@ def upsert(db: Database, job: str, run_id: str, findings: Iterable[Finding], *,
            resolve_unseen: bool) -> FindingsDelta:
     delta = FindingsDelta()
     for part in chunks(findings):
-        batch = {fingerprint(f): f for f in part}
+        by_fp = {fingerprint(f): f for f in part}
+        batch = {fp: by_fp[fp] for fp in sorted(by_fp)}  # one lock order for concurrent partitions
         with db.begin() as conn:
             _upsert_chunk(conn, db, job, run_id, batch, delta)
     if resolve_unseen:

@@ -53,7 +53,8 @@ def ensure_canonical_ids(db: Database, system: str, object: str, entity: str,
     wanted = list(dict.fromkeys(str(n) for n in native_ids))
     with db.begin() as conn:
         found = _lookup(conn, system, object, wanted)
-        missing = [n for n in wanted if n not in found]
+        # Sorted: concurrent callers then take the unique-index locks in one order and cannot deadlock.
+        missing = sorted(n for n in wanted if n not in found)
         if missing:
             now = db.now()
             db.insert_ignore(conn, X, [{"system": system, "object": object, "native_id": n,
@@ -66,9 +67,10 @@ def ensure_canonical_ids(db: Database, system: str, object: str, entity: str,
 def insert_links(conn: Connection, db: Database, rows: Sequence[XrefRow]) -> int:
     """Add links inside a caller's transaction; existing (system, object, native_id) links are kept."""
     now = db.now()
+    ordered = sorted(rows, key=lambda r: (r.system, r.object, r.native_id))  # one lock order for all writers
     return db.insert_ignore(conn, X, [{"system": r.system, "object": r.object, "native_id": r.native_id,
                                        "canonical_id": r.canonical_id, "entity": r.entity, "created_at": now}
-                                      for r in rows], ["system", "object", "native_id"])
+                                      for r in ordered], ["system", "object", "native_id"])
 
 
 def link(db: Database, row: XrefRow) -> None:
@@ -93,7 +95,7 @@ def put_sync_state(conn: Connection, db: Database, rows: Sequence[SyncStateRow])
     """Upsert what a two-way sync wrote, inside the caller's transaction."""
     S = t.sync_state
     now = db.now()
-    for row in rows:
+    for row in sorted(rows, key=lambda r: (r.sync, r.entity, r.canonical_id)):
         key = (S.c.sync == row.sync) & (S.c.entity == row.entity) & (S.c.canonical_id == row.canonical_id)
         values = {"hash": row.hash, "snapshot": None if row.values is None else dumps(dict(row.values)),
                   "updated_at": now}
