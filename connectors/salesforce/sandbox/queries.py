@@ -1,0 +1,165 @@
+"""REST query and queryAll with server-side cursors that page over a snapshot.
+
+When a query runs, the rowids it matches are appended, in result order, to the cursor table in the
+same transaction as the read: that block of rows *is* the cursor. A page is then a rowid range of
+the block joined back to the data, so pages are as fast at offset 900,000 as at 0, memory holds one
+page at a time, and writes after the query neither shift pages nor make a record appear twice or
+not at all (a record updated meanwhile is returned once, with its current values).
+Locators are ``<cursor id>-<offset>`` as Salesforce's are; a cursor lives ``cursor_ttl`` seconds
+after its last use.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, select
+
+from connectors.salesforce.objects import id_for
+
+from .db import Database, compile_sql
+from .errors import SalesforceApiError
+from .records import RecordRenderer
+from .schema import Schema
+from .soql.compiler import QueryPlan, compile_query
+from .timefmt import Clock
+
+CURSOR_PREFIX = "01g"
+
+
+@dataclass
+class Cursor:
+    id: str
+    plan: QueryPlan
+    renderer: RecordRenderer
+    first_seq: int
+    total: int
+    batch_size: int
+    include_deleted: bool
+    version: str
+    last_used: float
+
+
+def invalid_locator() -> SalesforceApiError:
+    return SalesforceApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+
+
+class QueryEngine:
+    def __init__(self, db: Database, schema: Schema, clock: Clock, cursor_ttl: float) -> None:
+        self.db = db
+        self.schema = schema
+        self.clock = clock
+        self.cursor_ttl = cursor_ttl
+        self._cursors: dict[str, Cursor] = {}
+        self._plans: OrderedDict[tuple[str, bool, str], QueryPlan] = OrderedDict()
+        self._lock = threading.Lock()
+        self._counter = 0
+        rows = schema.cursor_rows
+        self._max_seq = compile_sql(select(func.coalesce(func.max(rows.c.seq), 0)))
+        self._drop = compile_sql(rows.delete().where(rows.c.seq.between(
+            bindparam("lo", required=False), bindparam("hi", required=False))))
+
+    def today(self) -> str:
+        return datetime.fromtimestamp(self.clock(), UTC).date().isoformat()
+
+    def plan(self, text: str, include_deleted: bool) -> QueryPlan:
+        """The plan of a query text, cached (date literals make the plan depend on today's date)."""
+        key = (text, include_deleted, self.today())
+        with self._lock:
+            plan = self._plans.get(key)
+            if plan is not None:
+                self._plans.move_to_end(key)
+                return plan
+        plan = compile_query(self.schema, text, include_deleted, datetime.fromisoformat(key[2]).date())
+        with self._lock:
+            self._plans[key] = plan
+            while len(self._plans) > 256:
+                self._plans.popitem(last=False)
+        return plan
+
+    # ----------------------------------------------------------------------------- running
+    def run(self, text: str, include_deleted: bool, batch_size: int, version: str) -> dict[str, Any]:
+        """Run a query and return its first page (the REST response body)."""
+        self.purge_expired()
+        plan = self.plan(text, include_deleted)
+        if plan.is_aggregate:
+            return self._aggregate(plan)
+        with self.db.write() as conn:
+            first = conn.execute(self._max_seq.text, self._max_seq.params()).fetchone()[0] + 1
+            total = conn.execute(plan.cursor_insert.text, plan.cursor_insert.params()).rowcount
+            cursor = self._new_cursor(plan, first, max(total, 0), batch_size, include_deleted, version)
+            body = self._page(conn, cursor, 0)
+            if body["done"]:
+                self._forget(conn, cursor)
+            else:
+                with self._lock:
+                    self._cursors[cursor.id] = cursor
+        return body
+
+    def more(self, locator: str, version: str) -> dict[str, Any]:
+        """The page a ``nextRecordsUrl`` locator names."""
+        cursor_id, _, offset_text = locator.rpartition("-")
+        with self._lock:
+            cursor = self._cursors.get(cursor_id)
+        if cursor is None or not offset_text.isdigit() or int(offset_text) >= cursor.total:
+            raise invalid_locator()
+        cursor.last_used = self.clock()
+        with self.db.read() as conn:
+            return self._page(conn, cursor, int(offset_text))
+
+    def _new_cursor(self, plan: QueryPlan, first: int, total: int, batch_size: int, include_deleted: bool,
+                    version: str) -> Cursor:
+        with self._lock:
+            self._counter += 1
+            cursor_id = id_for(CURSOR_PREFIX, self._counter)
+        renderer = RecordRenderer(plan, version, self.schema.by_prefix)
+        return Cursor(cursor_id, plan, renderer, first, total, batch_size, include_deleted, version, self.clock())
+
+    def _page(self, conn: Any, cursor: Cursor, offset: int) -> dict[str, Any]:
+        lo = cursor.first_seq + offset
+        hi = min(lo + cursor.batch_size, cursor.first_seq + cursor.total) - 1
+        rows = conn.execute(cursor.plan.page.text, cursor.plan.page.params(lo=lo, hi=hi)).fetchall()
+        end = offset + cursor.batch_size
+        body: dict[str, Any] = {"totalSize": cursor.total, "done": end >= cursor.total}
+        if end < cursor.total:
+            resource = "queryAll" if cursor.include_deleted else "query"
+            body["nextRecordsUrl"] = f"/services/data/v{cursor.version}/{resource}/{cursor.id}-{end}"
+        body["records"] = cursor.renderer.render_many(rows)
+        return body
+
+    def _aggregate(self, plan: QueryPlan) -> dict[str, Any]:
+        with self.db.read() as conn:
+            values = conn.execute(plan.count.text, plan.count.params()).fetchone()
+        if plan.is_count:
+            return {"totalSize": int(values[0]), "done": True, "records": []}
+        record: dict[str, Any] = {"attributes": {"type": "AggregateResult"}}
+        for (key, _), value in zip(plan.counts, values, strict=True):
+            record[key] = int(value)
+        return {"totalSize": 1, "done": True, "records": [record]}
+
+    # ----------------------------------------------------------------------------- lifecycle
+    def _forget(self, conn: Any, cursor: Cursor) -> None:
+        if cursor.total:
+            conn.execute(self._drop.text, self._drop.params(lo=cursor.first_seq,
+                                                            hi=cursor.first_seq + cursor.total - 1))
+
+    def purge_expired(self) -> int:
+        """Drop cursors unused for ``cursor_ttl`` seconds; returns how many."""
+        now = self.clock()
+        with self._lock:
+            expired = [c for c in self._cursors.values() if now - c.last_used > self.cursor_ttl]
+            for c in expired:
+                del self._cursors[c.id]
+        if expired:
+            with self.db.write() as conn:
+                for c in expired:
+                    self._forget(conn, c)
+        return len(expired)
+
+    def open_cursors(self) -> int:
+        with self._lock:
+            return len(self._cursors)

@@ -1,0 +1,288 @@
+"""A parsed SOQL query + the org schema -> a :class:`QueryPlan`: the SQL to snapshot, page, count or export it.
+
+The plan holds four statements, compiled once:
+- ``cursor_insert``: the matching rowids, in result order, appended to the cursor table (the snapshot);
+- ``page``: one page of a cursor (a rowid range of the cursor table joined back to the data);
+- ``count``: ``COUNT()`` / ``COUNT(field)`` answers;
+- ``csv``: every matching row as one ready-made Bulk 2.0 CSV line, built inside SQLite.
+and the output tree that turns a page row into the nested JSON record Salesforce returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import ColumnElement, bindparam, case, func, insert, literal, select
+from sqlalchemy.sql import Select
+
+from connectors.salesforce.objects import ADDRESS_PARTS, SField
+
+from ..db import SQL, compile_sql
+from ..errors import SalesforceApiError, invalid_type
+from ..schema import NUMERIC_TYPES, ObjectSchema, Schema
+from . import nodes as n
+from .filters import FilterCompiler
+from .parser import error_message, malformed, parse
+from .resolve import Resolved, Resolver, invalid_field
+
+MAX_OFFSET = 2000
+
+
+@dataclass
+class Leaf:
+    """One output value: ``index`` into the page row (a tuple of indexes for a compound)."""
+
+    key: str
+    kind: str  # plain | bool | compound
+    index: int | tuple[int, ...]
+    sub_keys: tuple[str, ...] = ()
+
+
+@dataclass
+class Parent:
+    """A parent record nested under its relationship name; ``type_name`` None means read it from the id prefix."""
+
+    key: str
+    id_index: int
+    type_name: str | None
+    children: list[Leaf | Parent] = field(default_factory=list)
+
+
+@dataclass
+class QueryPlan:
+    query: n.Query
+    root: ObjectSchema
+    include_deleted: bool
+    columns: list[ColumnElement[Any]]
+    tree: list[Leaf | Parent]
+    id_index: int
+    resolver: Resolver
+    where: ColumnElement[bool] | None
+    order: list[ColumnElement[Any]]
+    needed_hops: set[tuple[str, ...]]
+    selected: list[tuple[str, Resolved]]  # (header, field) in SELECT order, for CSV
+    counts: list[tuple[str, ColumnElement[Any] | None]] = field(default_factory=list)
+
+    @property
+    def is_count(self) -> bool:
+        return self.query.is_count
+
+    @property
+    def is_aggregate(self) -> bool:
+        return self.query.is_aggregate
+
+    def _filtered(self, stmt: Select[Any]) -> Select[Any]:
+        if self.where is not None:
+            stmt = stmt.where(self.where)
+        return stmt
+
+    def _limited(self, stmt: Select[Any]) -> Select[Any]:
+        if self.query.limit is not None:
+            stmt = stmt.limit(self.query.limit)
+        if self.query.offset:
+            stmt = stmt.offset(self.query.offset)
+        return stmt
+
+    @cached_property
+    def cursor_insert(self) -> SQL:
+        base = self.resolver.base
+        stmt = select(base.c._rid).select_from(self.resolver.from_clause(self.needed_hops))
+        stmt = self._limited(self._filtered(stmt).order_by(*self.order))
+        return compile_sql(insert(self.resolver.schema.cursor_rows).from_select(["rid"], stmt))
+
+    @cached_property
+    def page(self) -> SQL:
+        cursor = self.resolver.schema.cursor_rows
+        base = self.resolver.base
+        joined = self.resolver.from_clause(base=cursor.join(base, base.c._rid == cursor.c.rid))
+        stmt = select(*self.columns).select_from(joined).where(
+            cursor.c.seq.between(bindparam("lo", required=False), bindparam("hi", required=False)))
+        return compile_sql(stmt.order_by(cursor.c.seq))
+
+    @cached_property
+    def by_id(self) -> SQL:
+        """The selected columns of one record, by Id (record reads: GET /sobjects/X/{id})."""
+        base = self.resolver.base
+        stmt = select(*self.columns).select_from(self.resolver.from_clause()).where(
+            base.c.Id == bindparam("id", required=False))
+        return compile_sql(stmt)
+
+    @cached_property
+    def count(self) -> SQL:
+        exprs = [expr if expr is not None else literal(1) for _, expr in self.counts] or [literal(1)]
+        inner = self._limited(self._filtered(
+            select(*(e.label(f"c{i}") for i, e in enumerate(exprs))).select_from(
+                self.resolver.from_clause(self.needed_hops))))
+        sub = inner.subquery()
+        outs = [func.count(sub.c[f"c{i}"]) for i in range(len(exprs))]
+        return compile_sql(select(*outs))
+
+    def csv(self, delimiter: str) -> SQL:
+        """Every matching row as one CSV line (values always quoted, nulls empty), header excluded."""
+        parts: list[ColumnElement[Any]] = []
+        for i, (_, res) in enumerate(self.selected):
+            if i:
+                parts.append(literal(delimiter))
+            parts.append(_csv_value(res.field, res.expr))
+        line = parts[0]
+        for part in parts[1:]:
+            line = line.op("||")(part)
+        stmt = select(line).select_from(self.resolver.from_clause())
+        return compile_sql(self._limited(self._filtered(stmt).order_by(*self.order)))
+
+    @property
+    def csv_header(self) -> list[str]:
+        return [header for header, _ in self.selected]
+
+    def check_bulk(self) -> None:
+        """Bulk 2.0 refuses compound and base64 fields and aggregate queries (reference §6.5, §12.1)."""
+        for _, res in self.selected:
+            if res.field.is_compound or res.field.type == "base64":
+                raise SalesforceApiError(400, "INVALID_FIELD", "Selecting compound data not supported in Bulk Query")
+        if self.is_aggregate:
+            raise SalesforceApiError(400, "INVALIDJOB", "Aggregate queries are not supported by the Bulk API")
+
+
+def _quoted(expr: ColumnElement[Any]) -> ColumnElement[Any]:
+    return literal('"').op("||")(expr).op("||")(literal('"'))
+
+
+def _csv_value(f: SField, col: ColumnElement[Any]) -> ColumnElement[Any]:
+    if f.type == "boolean":
+        return case((col == 1, literal('"true"')), (col == 0, literal('"false"')), else_=literal(""))
+    if f.type == "datetime":
+        value = _quoted(func.substr(col, 1, 23).op("||")(literal("Z")))
+    elif f.type in NUMERIC_TYPES:
+        value = _quoted(col)
+    else:
+        value = _quoted(func.replace(col, literal('"'), literal('""')))
+    return case((col.is_(None), literal("")), else_=value)
+
+
+class _Builder:
+    """Builds one plan; split from QueryPlan so the plan itself stays a plain value."""
+
+    def __init__(self, schema: Schema, query: n.Query, include_deleted: bool, today: date) -> None:
+        root = schema.get(query.sobject)
+        if root is None or not root.obj.queryable:
+            err = invalid_type(query.sobject)
+            raise SalesforceApiError(400, err.code, error_message(query.text, query.sobject_pos.line,
+                                                                 query.sobject_pos.column, err.message))
+        self.schema, self.query, self.root = schema, query, root
+        self.include_deleted, self.today = include_deleted, today
+        self.resolver = Resolver(schema, root, query.text, query.alias)
+        self.columns: list[ColumnElement[Any]] = []
+        self.tree: list[Leaf | Parent] = []
+        self.selected: list[tuple[str, Resolved]] = []
+        self.count_hops: set[tuple[str, ...]] = set()
+
+    def build(self) -> QueryPlan:
+        counts = self._select()
+        where, needed = self._where()
+        order, order_hops = self._order()
+        id_index = self._add(self.resolver.base.c.Id)
+        self._check_limits()
+        return QueryPlan(self.query, self.root, self.include_deleted, self.columns, self.tree, id_index,
+                         self.resolver, where, order, needed | order_hops | self.count_hops, self.selected, counts)
+
+    def _add(self, expr: ColumnElement[Any]) -> int:
+        self.columns.append(expr)
+        return len(self.columns) - 1
+
+    # ----------------------------------------------------------------------------- SELECT
+    def _select(self) -> list[tuple[str, ColumnElement[Any] | None]]:
+        counts: list[tuple[str, ColumnElement[Any] | None]] = []
+        fields = [item for item in self.query.select if isinstance(item, n.FieldItem)]
+        if self.query.is_aggregate and fields:
+            bad = fields[0].field
+            raise malformed(self.query.text, bad.pos, f"Field must be grouped or aggregated: {bad.text}")
+        for i, item in enumerate(self.query.select):
+            if isinstance(item, n.CountItem):
+                if item.field is None and len(self.query.select) > 1:
+                    raise malformed(self.query.text, item.pos, "unexpected token: 'COUNT'")
+                res = None if item.field is None else self.resolver.resolve(item.field)
+                self.count_hops.update(h.key for h in (res.hops if res else ()))
+                counts.append((item.alias or f"expr{i}", None if res is None else res.expr))
+            else:
+                self._select_field(item.field)
+        return counts
+
+    def _select_field(self, ref: n.FieldRef) -> None:
+        res = self.resolver.resolve(ref)
+        siblings = self.tree
+        for hop in res.hops:
+            node = next((c for c in siblings if isinstance(c, Parent) and c.key == hop.name), None)
+            if node is None:
+                type_name = None if hop.polymorphic else hop.targets[0][0].name
+                node = Parent(hop.name, self._add(hop.id_expr), type_name)
+                siblings.append(node)
+            siblings = node.children
+        key = res.field.name
+        if any(isinstance(c, Leaf) and c.key == key for c in siblings):
+            raise malformed(self.query.text, ref.pos, f"duplicate field selected: {ref.text}")
+        siblings.append(self._leaf(res))
+        header = ".".join([*(h.name for h in res.hops), res.field.name])
+        self.selected.append((header, res))
+
+    def _leaf(self, res: Resolved) -> Leaf:
+        f = res.field
+        if not f.is_compound:
+            return Leaf(f.name, "bool" if f.type == "boolean" else "plain", self._add(res.expr))
+        idx = tuple(self._add(c) for c in res.components)
+        keys = tuple(_component_key(f.name, p.name) for p in res.component_fields)
+        return Leaf(f.name, "compound", idx, keys)
+
+    # ----------------------------------------------------------------------------- WHERE, ORDER BY
+    def _where(self) -> tuple[ColumnElement[bool] | None, set[tuple[str, ...]]]:
+        parts = []
+        filters = FilterCompiler(self.resolver, self.today)
+        if self.query.where is not None:
+            parts.append(filters.compile(self.query.where))
+        if not self.include_deleted and "IsDeleted" in self.root.table.c:
+            parts.append(self.resolver.base.c.IsDeleted == 0)
+        where = None if not parts else parts[0] if len(parts) == 1 else parts[0] & parts[1]
+        return where, filters.used_hops
+
+    def _order(self) -> tuple[list[ColumnElement[Any]], set[tuple[str, ...]]]:
+        order: list[ColumnElement[Any]] = []
+        hops: set[tuple[str, ...]] = set()
+        for item in self.query.order_by:
+            res = self.resolver.resolve(item.field)
+            if res.field.is_compound or not res.field.sortable:
+                raise invalid_field(self.query.text, item.field.pos,
+                                    f"field '{res.field.name}' can not be sorted in a query call")
+            hops.update(h.key for h in res.hops)
+            expr = res.expr.desc() if item.descending else res.expr.asc()
+            if item.nulls_first is not None:
+                expr = expr.nulls_first() if item.nulls_first else expr.nulls_last()
+            order.append(expr)
+        base = self.resolver.base
+        order.append(base.c.Id if order else base.c._rid)  # a unique tie-breaker keeps the order stable
+        return order, hops
+
+    def _check_limits(self) -> None:
+        q = self.query
+        if q.offset is not None and q.offset > MAX_OFFSET:
+            raise SalesforceApiError(400, "NUMBER_OUTSIDE_VALID_RANGE",
+                                     f"Maximum SOQL offset allowed is {MAX_OFFSET}")
+
+
+def _component_key(compound: str, component: str) -> str:
+    """REST key of a compound's component: BillingPostalCode -> postalCode, Geo__Latitude__s -> latitude."""
+    for part in ADDRESS_PARTS:
+        if component.endswith(part) or component.endswith(part + "__s"):
+            return part[0].lower() + part[1:]
+    return component
+
+
+def compile_query(schema: Schema, text: str, include_deleted: bool, today: date) -> QueryPlan:
+    """Parse and plan ``text``; raises SalesforceApiError with Salesforce's code and message on any problem."""
+    return _Builder(schema, parse(text), include_deleted, today).build()
+
+
+def plan_query(schema: Schema, query: n.Query, include_deleted: bool, today: date | None = None) -> QueryPlan:
+    """Plan a query built as nodes (record reads name their fields without going through SOQL text)."""
+    return _Builder(schema, query, include_deleted, today or date.today()).build()
