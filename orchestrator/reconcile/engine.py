@@ -1,0 +1,307 @@
+"""The reconciliation engine: read both systems entity by entity, match, run every detector, record.
+
+Per entity (parents first): stream both sides through the side readers; each record passes the
+record detectors and goes into the matcher, the duplicate detector and the orphan index (each of
+which spills to disk past a bound); then matched pairs pass the pair detectors, unmatched records
+become ``missing`` unless they are not expected on the other side or duplicate a matched record.
+Schema drift, coverage and thresholds close the run; findings stream to the sink as they appear.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from mappings.canonical import ENTITIES, CanonicalModel
+from orchestrator.reconcile import thresholds
+from orchestrator.reconcile.context import EntityContext, NoHistory, Owners, SyncHistory
+from orchestrator.reconcile.coverage import CoverageCollector
+from orchestrator.reconcile.detectors import (
+    deleted,
+    divergence,
+    formula,
+    inactive_owner,
+    invalid,
+    missing,
+    picklist,
+    queue_owner,
+)
+from orchestrator.reconcile.detectors.duplicates import DuplicateDetector
+from orchestrator.reconcile.detectors.orphans import REF_PREFIX, OrphanDetector
+from orchestrator.reconcile.fieldkinds import field_kinds
+from orchestrator.reconcile.identities import UNRESOLVED, Identities
+from orchestrator.reconcile.job import JobSpec
+from orchestrator.reconcile.keys import EXTERNAL_IDS, cascade, ext_key
+from orchestrator.reconcile.matching import Matcher, Side, Unmatched
+from orchestrator.reconcile.normalise import Normalisers, id_key
+from orchestrator.reconcile.records import CRecord, Pair
+from orchestrator.reconcile.result import ReconcileResult
+from orchestrator.reconcile.salvage import mapped_fields
+from orchestrator.reconcile.schema_history import SchemaHistory
+from orchestrator.reconcile.sides import SALVAGED, SideReader, SideSpec, XrefSource
+from orchestrator.reconcile.sink import FindingSink
+
+log = structlog.get_logger(__name__)
+
+QUEUE_OWNED = frozenset({"Lead", "Activity"})
+"""Entities a queue may own (Lead and Case assignment rules); elsewhere a queue owner is a finding."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Engine:
+    job: JobSpec
+    left: SideSpec
+    right: SideSpec
+    store: Any | None = None  # orchestrator.state.StateStore
+    history: SyncHistory = field(default_factory=NoHistory)
+    clock: Callable[[], datetime] = utcnow
+    workdir: Path | None = None
+    models: dict[str, type[CanonicalModel]] = field(default_factory=lambda: dict(ENTITIES))
+    schema_history: SchemaHistory | None = None
+
+    def run(self, run_id: str | None = None, findings_path: Path | None = None) -> ReconcileResult:
+        now = self.clock()
+        run_id = run_id or uuid.uuid4().hex
+        result = ReconcileResult(self.job.name, run_id, self.left.system, self.right.system,
+                                 self.job.ordered_entities(), now)
+        path = findings_path or Path(self.workdir or ".") / f"{self.job.name}-{run_id}.findings.jsonl"
+        sink = FindingSink(result, path, self.store, dict(self.job.settings.severity))
+        coverage = CoverageCollector.for_job(self.job, self.left, self.right, now)
+        state = _RunState(Identities(), OrphanDetector(), coverage)
+        try:
+            for entity in result.entities:
+                started = time.perf_counter()
+                _EntityRun(self, entity, now, state, result, sink).run()
+                result.timings[entity] = time.perf_counter() - started
+            sink.extend(state.orphans.findings())
+            if self.schema_history is not None:
+                sink.extend(self.schema_history.check(run_id, self.left, self.right, result.entities))
+            result.coverage = state.coverage.result()
+        finally:
+            sink.close()
+        result.breaches = thresholds.check(self.job.thresholds, result)
+        result.finished_at = self.clock()
+        log.info("reconcile.finished", job=self.job.name, run_id=run_id, findings=result.total,
+                 new=result.delta.get("new", 0), resolved=result.delta.get("resolved", 0))
+        return result
+
+
+@dataclass(slots=True)
+class _RunState:
+    identities: Identities
+    orphans: OrphanDetector
+    coverage: CoverageCollector
+    owners: dict[str, Owners] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Unmatched:
+    """What the missing check needs of an unmatched record, kept small."""
+
+    record: CRecord
+    expected: bool
+
+
+class _EntityRun:
+    """One entity of one run."""
+
+    def __init__(self, engine: Engine, entity: str, now: datetime, state: _RunState, result: ReconcileResult,
+                 sink: FindingSink) -> None:
+        self.engine, self.entity, self.state, self.result, self.sink = engine, entity, state, result, sink
+        job, settings = engine.job, engine.job.settings
+        self.model = engine.models.get(entity)
+        self.kinds = field_kinds(self.model) if self.model else {}
+        self.ctx = EntityContext(
+            job=job.name, entity=entity, left=engine.left.system, right=engine.right.system,
+            normalisers=Normalisers(self.kinds, settings.normalise), compared=(), now=now, lag=job.lag,
+            history=engine.history, owners=state.owners,
+            queue_allowed=frozenset({engine.left.system, engine.right.system}) if entity in QUEUE_OWNED
+            else frozenset())
+        self.matcher = Matcher(entity, cascade(entity, job.match), buckets=settings.buckets,
+                               max_in_memory=settings.max_in_memory, workdir=engine.workdir)
+        self.duplicates = {side.system: DuplicateDetector(side.system, entity, settings.duplicates, settings.buckets,
+                                                          settings.max_in_memory, engine.workdir)
+                           for side in (engine.left, engine.right)}
+        self.filled: dict[str, set[str]] = {engine.left.system: set(), engine.right.system: set()}
+        self.counts: dict[str, int] = {engine.left.system: 0, engine.right.system: 0}
+        self.domains: dict[str, dict[str, frozenset[str]]] = {}
+
+    # ------------------------------------------------------------------ reading
+    def run(self) -> None:
+        engine = self.engine
+        mapped = [bool(side.mappers(self.entity)) for side in (engine.left, engine.right)]
+        for side, name in ((engine.left, "left"), (engine.right, "right")):
+            self.domains[side.system] = _picklist_domains(side, self.entity)
+            for record in self._read(side):
+                self._add(name, record)  # type: ignore[arg-type]
+        self.result.records[self.entity] = dict(self.counts)
+        if all(mapped):
+            self.ctx.compared = self._compared()
+            self._match()
+        else:  # only one system holds this entity: in-system checks only, nothing can be missing
+            for item in self.matcher.run():
+                if isinstance(item, Unmatched):
+                    self.state.identities.alone(self.entity, item.record)
+                    self.state.coverage.add(item.record, None)
+            self._duplicates(set())
+
+    def _read(self, side: SideSpec) -> Iterator[CRecord]:
+        reader = SideReader(side, self.entity, XrefSource(self.engine.store), self.state.identities)
+        for batch in reader.batches():
+            for rejection in batch.rejections:
+                self.sink.extend(invalid.check(rejection, self.ctx))
+            yield from batch.records
+
+    def _add(self, side: Side, record: CRecord) -> None:
+        self.counts[record.system] += 1
+        if not record.deleted:
+            filled = self.filled[record.system]
+            filled.update(k for k, v in record.values.items() if v is not None and k not in filled)
+            self.sink.extend(picklist.check(record, self.ctx, self.domains.get(record.system)))
+            self.sink.extend(formula.check(record, self.ctx))
+            self.sink.extend(queue_owner.check(record, self.ctx))
+            self.sink.extend(inactive_owner.check(record, self.ctx))
+            if self.entity == "User":
+                _learn_owner(self.state.owners, record)
+            self.duplicates[record.system].add(record)
+            self.state.orphans.index(record.system, self.entity).add(record)
+            self.state.orphans.add(record)
+        self.matcher.add(side, record)
+
+    # ------------------------------------------------------------------ comparing
+    def _compared(self) -> tuple[str, ...]:
+        """Fields both systems fill (a field one mapping never sets is not a difference), minus ignored
+        fields and references to entities this run did not reconcile."""
+        settings = self.engine.job.settings
+        chosen = settings.compare_fields.get(self.entity)
+        left, right = (self._mapped(s) or self.filled[s.system] for s in (self.engine.left, self.engine.right))
+        fields = list(chosen) if chosen else [f for f in self.kinds if f in left and f in right]
+        ignored = set(settings.ignore_fields.get(self.entity, ()))
+        refs = getattr(self.model, "__references__", None) or _references(self.entity)
+        return tuple(f for f in fields if f not in ignored
+                     and not (f in refs and not self.state.identities.known(refs[f])))
+
+    def _mapped(self, side: SideSpec) -> set[str] | None:
+        found = [mapped_fields(m) for m in side.mappers(self.entity)]
+        if not found or any(f is None for f in found):
+            return None
+        return set().union(*(f for f in found if f is not None))
+
+    def _match(self) -> None:
+        unmatched: list[_Unmatched] = []
+        for item in self.matcher.run():
+            if isinstance(item, Pair):
+                self._pair(item)
+            else:
+                self.state.identities.alone(self.entity, item.record)
+                self.state.coverage.add(item.record, None)
+                if not item.record.deleted:
+                    unmatched.append(_Unmatched(_slim(item.record), self._expected(item.record)))
+        self.result.matched[self.entity] = dict(self.matcher.stats)
+        in_groups = self._duplicates({u.record.key for u in unmatched})
+        self._missing(unmatched, in_groups)
+
+    def _pair(self, pair: Pair) -> None:
+        self.state.identities.pair(self.entity, pair)
+        self.state.coverage.add(pair.left, pair.right)
+        self.sink.extend(deleted.check(pair, self.ctx))
+        skip = _unresolved(pair.left) | _unresolved(pair.right)
+        if skip:
+            compared = self.ctx.compared
+            self.ctx.compared = tuple(f for f in compared if f not in skip)
+            self.sink.extend(divergence.check(pair, self.ctx))
+            self.ctx.compared = compared
+        else:
+            self.sink.extend(divergence.check(pair, self.ctx))
+
+    def _expected(self, record: CRecord) -> bool:
+        """Whether the other system should hold this record ("linked": it carries a link there)."""
+        if self.engine.job.settings.expect.get(self.entity, "linked") == "all":
+            return True
+        if record.canonical_id and self.engine.store is not None:
+            other = self.ctx.other(record.system)
+            if self.engine.store.native_ids(other, self.entity, [record.canonical_id]):
+                return True
+        own = ext_key(record.key)
+        return any(ext_key(record.get(f)) not in (None, own) for f in EXTERNAL_IDS.get(self.entity, ()))
+
+    def _duplicates(self, unmatched: set[str]) -> dict[str, list[str]]:
+        """Report duplicate groups; returns, for unmatched members, the other members of their group."""
+        groups: dict[str, list[str]] = {}
+        for detector in self.duplicates.values():
+            for finding in detector.findings():
+                self.sink.add(finding)
+                keys = [r.key for r in finding.records]
+                for key in keys:
+                    if key in unmatched:
+                        groups[f"{detector.system}\x1f{key}"] = [k for k in keys if k != key]
+        return groups
+
+    def _missing(self, unmatched: list[_Unmatched], groups: dict[str, list[str]]) -> None:
+        alone = {f"{u.record.system}\x1f{u.record.key}" for u in unmatched}
+        for item in unmatched:
+            record = item.record
+            others = groups.get(f"{record.system}\x1f{record.key}")
+            if others is not None:
+                # A duplicate is not also missing: skip it when another copy is matched or reported.
+                if any(f"{record.system}\x1f{k}" not in alone or k < record.key for k in others):
+                    continue
+            if item.expected:
+                self.sink.extend([missing.check(record, self.ctx)])
+
+
+def _slim(record: CRecord) -> CRecord:
+    return CRecord(record.system, record.entity, record.key, {}, record.canonical_id, record.updated_at,
+                   record.deleted)
+
+
+def _unresolved(record: CRecord) -> set[str]:
+    """Fields not to compare: references no record answers to (orphans) and values the mapper refused."""
+    skip = {k for k, v in record.values.items() if isinstance(v, str) and v.startswith(UNRESOLVED)}
+    return skip | set(record.native.get(SALVAGED, ()))
+
+
+def _references(entity: str) -> dict[str, str]:
+    from orchestrator.reconcile.detectors.orphans import REFERENCES
+
+    refs = dict(REFERENCES.get(entity, {}))
+    refs.setdefault("owner_id", "User")
+    if entity == "Activity":
+        refs.update({"who_id": "Contact", "what_id": "Account"})
+    return refs
+
+
+def _learn_owner(owners: dict[str, Owners], user: CRecord) -> None:
+    known = owners.setdefault(user.system, Owners())
+    key = id_key(user.key) or user.key
+    known.known.add(key)
+    if user.get("kind") is not None and str(getattr(user.get("kind"), "value", user.get("kind"))) == "queue":
+        known.queues.add(key)
+    elif user.get("is_active") is False:
+        known.inactive.add(key)
+
+
+def _picklist_domains(side: SideSpec, entity: str) -> dict[str, frozenset[str]]:
+    """Native picklist field -> the values the system's describe defines, for the entity's objects."""
+    domains: dict[str, frozenset[str]] = {}
+    specs = side.stream_specs()
+    for mapper in side.mappers(entity):
+        spec = specs.get(str(mapper.spec.object))
+        for f in spec.fields if spec else ():
+            if f.type == "picklist" and f.picklist_values:
+                domains[f.name] = frozenset(f.picklist_values)
+    return domains
+
+
+__all__ = ["REF_PREFIX", "Engine"]

@@ -1,0 +1,43 @@
+"""Reconciliation identities: what a reference means across systems in this run.
+
+When accounts are matched, each pair gets one identity (its canonical id, or the left record's key
+when the cross-reference does not know it yet). Mapping a contact then resolves its native account
+reference to that identity, so the two systems' contacts compare equal exactly when their accounts
+were matched to each other. A reference no record answers to keeps a per-system identity that can
+never equal the other side's (and the orphan check reports it).
+"""
+
+from __future__ import annotations
+
+from orchestrator.reconcile.normalise import id_key
+from orchestrator.reconcile.records import CRecord, Pair
+
+UNRESOLVED = "~unresolved:"
+
+
+class Identities:
+    def __init__(self) -> None:
+        self._by: dict[tuple[str, str], dict[str, str]] = {}
+
+    def known(self, entity: str) -> bool:
+        """Whether ``entity`` was reconciled in this run (its references can be compared)."""
+        return any(e == entity for _, e in self._by)
+
+    def pair(self, entity: str, pair: Pair) -> None:
+        identity = pair.left.canonical_id or pair.right.canonical_id or f"~{pair.left.system}:{pair.left.key}"
+        self._put(pair.left, entity, identity)
+        self._put(pair.right, entity, identity)
+
+    def alone(self, entity: str, record: CRecord) -> None:
+        self._put(record, entity, record.canonical_id or f"~{record.system}:{record.key}")
+
+    def _put(self, record: CRecord, entity: str, identity: str) -> None:
+        table = self._by.setdefault((record.system, entity), {})
+        table[id_key(record.key) or record.key] = identity
+
+    def __call__(self, system: str, entity: str, native_id: str) -> str | None:
+        table = self._by.get((system, entity))
+        if table is None:
+            return None
+        key = id_key(native_id) or native_id
+        return table.get(key) or f"{UNRESOLVED}{system}:{key}"

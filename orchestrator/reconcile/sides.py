@@ -1,0 +1,204 @@
+"""Reading one system's records of one entity and turning them into reconciliation records.
+
+The side reader is the only place that touches a connector and a mapper: it reads every batch,
+maps it to canonical with a context whose lookups answer with reconciliation identities (so a
+contact's account compares equal when the two accounts were matched), looks the keys up in the ID
+cross-reference, and keeps the few native values checks need (owner id as written, native
+references, picklist values, formula values recomputed). Mapper rejections come out as
+``Rejection``s plus a salvaged record, so a record with one bad email is still matched and never
+reported as missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from connectors.base import Connector, NativeRecord, StreamSpec
+from mappings.canonical import CanonicalModel
+from mappings.context import MappingContext
+from orchestrator.reconcile.detectors.deleted import MASTER
+from orchestrator.reconcile.detectors.formula import FORMULA_PREFIX
+from orchestrator.reconcile.detectors.orphans import REF_PREFIX
+from orchestrator.reconcile.detectors.picklist import PICKLIST_PREFIX
+from orchestrator.reconcile.detectors.queue_owner import OWNER
+from orchestrator.reconcile.fieldkinds import flatten
+from orchestrator.reconcile.records import CRecord, Rejection
+from orchestrator.reconcile.salvage import native_sources, salvage
+
+log = structlog.get_logger(__name__)
+
+SALVAGED = "salvaged"
+"""``CRecord.native`` key listing the canonical fields left out because the mapper refused them."""
+
+Formula = Callable[[Mapping[str, Any]], Any]
+
+
+class XrefSource:
+    """The ID cross-reference as reconciliation needs it: native id -> canonical id, batched."""
+
+    def __init__(self, store: Any | None) -> None:
+        self.store = store
+
+    def canonical_ids(self, system: str, obj: str, keys: Sequence[str]) -> dict[str, str]:
+        if self.store is None or not keys:
+            return {}
+        return dict(self.store.canonical_ids(system, obj, keys))
+
+
+@dataclass
+class SideSpec:
+    """One system of the job: its name, connector, mapping set, zone and what it can evaluate."""
+
+    system: str
+    connector: Connector
+    mappings: Any  # mappings.MappingSet
+    timezone: str = "UTC"
+    connector_type: str = ""
+    formulas: Mapping[tuple[str, str], Formula] = field(default_factory=dict)  # (object, field) -> evaluator
+    _specs: dict[str, StreamSpec] | None = None
+
+    def mappers(self, entity: str) -> list[Any]:
+        """Every mapper of ``entity`` in this system (Activity may come from Task and Event)."""
+        finder = getattr(self.mappings, "mappers_for_entity", None)
+        if finder is not None:
+            return list(finder(entity))
+        try:
+            found = self.mappings.for_entity(entity)
+        except KeyError:
+            return []
+        return [found] if found is not None else []
+
+    def stream_specs(self) -> dict[str, StreamSpec]:
+        """The connector's discovered streams, once per run."""
+        if self._specs is None:
+            self._specs = {s.name: s for s in self.connector.discover()}
+        return self._specs
+
+
+@dataclass(slots=True)
+class SideBatch:
+    records: list[CRecord]
+    rejections: list[Rejection]
+
+
+Identity = Callable[[str, str, str], str | None]
+"""(system, entity, native id) -> the reconciliation identity of a referenced record."""
+
+
+class SideReader:
+    """Streams one entity of one system as batches of ``CRecord`` (and the mapper's rejections)."""
+
+    def __init__(self, side: SideSpec, entity: str, xref: XrefSource, identity: Identity) -> None:
+        self.side, self.entity, self.xref, self.identity = side, entity, xref, identity
+
+    def batches(self) -> Iterator[SideBatch]:
+        for mapper in self.side.mappers(self.entity):
+            spec = self.side.stream_specs().get(str(mapper.spec.object))
+            shape = _Shape.of(mapper, spec, self.side)
+            for batch in self.side.connector.read(shape.obj):
+                yield self._convert(mapper, shape, batch.records, batch.tombstones)
+
+    def _convert(self, mapper: Any, shape: _Shape, records: list[NativeRecord],
+                 tombstones: list[str]) -> SideBatch:
+        keys = [_key(mapper, r, i) for i, r in enumerate(records)]
+        cids = self.xref.canonical_ids(self.side.system, shape.obj, keys + [str(t) for t in tombstones])
+        ok, rejected = mapper.map_batch(records, self._context())
+        out: list[CRecord] = []
+        for index, canonical in ok:
+            out.append(self._record(shape, keys[index], cids.get(keys[index]), canonical, records[index]))
+        rejections: list[Rejection] = []
+        for index, rejection in rejected:
+            key = keys[index]
+            reasons = tuple((r.code, r.field) for r in rejection.reasons)
+            native_values = {r.field: shape.native_value(records[index], r.field) for r in rejection.reasons}
+            rejections.append(Rejection(self.side.system, self.entity, key, reasons, native_values))
+            partial = salvage(mapper, records[index], rejection, self._context())
+            if partial is not None:
+                record = self._record(shape, key, cids.get(key), partial, records[index])
+                record.native[SALVAGED] = tuple(r.field for r in rejection.reasons)
+                out.append(record)
+        for key in tombstones:
+            out.append(CRecord(self.side.system, self.entity, str(key), {}, cids.get(str(key)), deleted=True))
+        return SideBatch(out, rejections)
+
+    def _context(self) -> Any:
+        system = self.side.system
+
+        def lookup(entity: str, native_id: str) -> str | None:
+            return self.identity(system, entity, str(native_id))
+
+        return MappingContext(system=system, lookup=lookup, timezone=self.side.timezone,
+                              on_missing_reference="keep")
+
+    def _record(self, shape: _Shape, key: str, cid: str | None, canonical: CanonicalModel,
+                native: NativeRecord) -> CRecord:
+        values = flatten(canonical.model_dump(exclude={"id", "created_at", "updated_at", "is_deleted"}))
+        updated = canonical.updated_at.astimezone(UTC) if canonical.updated_at else None
+        return CRecord(self.side.system, self.entity, key, values, cid, updated, bool(canonical.is_deleted),
+                       shape.extras(native))
+
+
+def _key(mapper: Any, record: Mapping[str, Any], index: int) -> str:
+    try:
+        key = mapper.native_key(record)
+    except Exception:  # a record too broken to have a key still gets a stable name
+        return f"index:{index}"
+    return str(key) if key not in (None, "") else f"index:{index}"
+
+
+@dataclass(slots=True)
+class _Shape:
+    """What to keep from the native records of one object, resolved once per stream."""
+
+    obj: str
+    owner_field: str | None
+    references: dict[str, str]  # canonical path -> native field
+    picklists: tuple[str, ...]
+    formulas: dict[str, Formula]
+    sources: dict[str, list[str]]  # canonical path -> native fields, where the mapping says
+
+    @classmethod
+    def of(cls, mapper: Any, spec: StreamSpec | None, side: SideSpec) -> _Shape:
+        obj = str(mapper.spec.object)
+        native_refs: Mapping[str, str] = getattr(mapper, "native_references", None) or {}
+        canonical_refs: Mapping[str, str] = getattr(mapper, "references", None) or {}
+        by_entity: dict[str, list[str]] = {}
+        for native_field, entity in native_refs.items():
+            by_entity.setdefault(entity, []).append(native_field)
+        references = {path: fields[0] for path, entity in canonical_refs.items()
+                      if len(fields := by_entity.get(entity, [])) == 1}
+        picklists = tuple(f.name for f in spec.fields if f.type == "picklist") if spec else ()
+        formulas = {name: fn for (o, name), fn in side.formulas.items() if o == obj}
+        sources = native_sources(mapper)
+        return cls(obj, references.get(OWNER), references, picklists, formulas, sources)
+
+    def extras(self, native: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.owner_field and native.get(self.owner_field) is not None:
+            out[OWNER] = native[self.owner_field]
+        for path, field_name in self.references.items():
+            out[REF_PREFIX + path] = native.get(field_name)
+        for name in self.picklists:
+            if native.get(name) not in (None, ""):
+                out[PICKLIST_PREFIX + name] = native[name]
+        for name, formula in self.formulas.items():
+            if name in native:
+                out[FORMULA_PREFIX + name] = (native[name], formula(native))
+        if native.get("MasterRecordId"):
+            out[MASTER] = native["MasterRecordId"]
+        return out
+
+    def native_value(self, native: Mapping[str, Any], path: str) -> Any:
+        """The native value behind a canonical field, for showing what was refused."""
+        names = self.sources.get(path) or ()
+        values = [native.get(name) for name in names]
+        return values[0] if len(values) == 1 else values or None
+
+
+def utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value is not None else None
