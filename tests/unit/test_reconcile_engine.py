@@ -132,7 +132,8 @@ def engine(tmp_path: Path) -> Engine:
                      {"contact_no": "12", "cust_no": "2", "family": "Bad", "email": "not-an-email", "changed": OLD}],
     }, Mappings(ERP_ACCOUNT, ERP_CONTACT))
     sf = side("sf", {"Account": "Id", "Contact": "Id"}, {
-        "Account": [sfacc("A1", "1", "ACME SL", Phone="+34912345678"), sfacc("A2", "2", "Borealis", Phone="+34912345600"),
+        "Account": [sfacc("A1", "1", "ACME SL", Phone="+34912345678"),
+                    sfacc("A2", "2", "Borealis", Phone="+34912345600"),
                     sfacc("A3", "3", "Cobalt", IsDeleted=True), sfacc("A6", "6", "Linked But Gone"),
                     sfacc("A7", None, "Prospect Inc"), sfacc("A8", None, "Delta Foods S.L.")],
         "Contact": [{"Id": "C1", "ERP_No": "10", "LastName": "García", "Email": "ANA@acme.es", "AccountId": "A1",
