@@ -3,6 +3,7 @@
 from orchestrator.config.loader import load_config
 from orchestrator.config.models import (
     CanonicalConfig,
+    ExecutorConfig,
     ObjectConfig,
     ProjectConfig,
     ReconciliationConfig,
@@ -16,6 +17,6 @@ from orchestrator.config.models import (
 DEFAULT_CONFIG = "crmsync.yaml"
 
 __all__ = [
-    "DEFAULT_CONFIG", "CanonicalConfig", "ObjectConfig", "ProjectConfig", "ReconciliationConfig", "ResolutionConfig",
-    "RetryConfig", "StateConfig", "SyncConfig", "SystemConfig", "load_config",
+    "DEFAULT_CONFIG", "CanonicalConfig", "ExecutorConfig", "ObjectConfig", "ProjectConfig", "ReconciliationConfig",
+    "ResolutionConfig", "RetryConfig", "StateConfig", "SyncConfig", "SystemConfig", "load_config",
 ]

@@ -170,11 +170,29 @@ class ReconciliationConfig(Strict):
         return self
 
 
+class ExecutorConfig(Strict):
+    """Where sync partitions run: in this process (local) or on Celery workers (see distributed_execution)."""
+
+    type: Literal["local", "celery"] = "local"
+    broker_url: str | None = None  # celery: amqp://crmsync:${RABBITMQ_PASSWORD}@rabbit:5672//
+    lease_ttl_s: float = Field(default=60.0, gt=0)  # a worker that stops renewing loses its partition after this
+    time_slice_s: float = Field(default=600.0, gt=0)  # celery: work per delivery, far below consumer_timeout
+
+    @model_validator(mode="after")
+    def _broker(self) -> ExecutorConfig:
+        if self.type == "celery" and not self.broker_url:
+            raise ValueError("a celery executor needs broker_url")
+        if self.time_slice_s <= self.lease_ttl_s:
+            raise ValueError("time_slice_s must be longer than lease_ttl_s")
+        return self
+
+
 class ProjectConfig(Strict):
     """A crmsync project, as loaded from crmsync.yaml by ``load_config``."""
 
     version: Literal[1]
     state: StateConfig = Field(default_factory=StateConfig)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     canonical: CanonicalConfig = Field(default_factory=CanonicalConfig)
     systems: dict[Name, SystemConfig] = Field(default_factory=dict)
     syncs: dict[Name, SyncConfig] = Field(default_factory=dict)

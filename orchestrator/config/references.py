@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 import mappings
 from connectors import registry as connector_registry
 from mappings.errors import MappingSpecError
+from orchestrator.config import secrets as sec
 from orchestrator.config.models import RESOLUTION_STRATEGIES, ProjectConfig, ResolutionConfig
 
 Path_ = tuple[str | int, ...]
@@ -128,11 +129,11 @@ def _systems(config: ProjectConfig) -> list[Problem]:
             found.append(Problem((*base, "mappings"), f"mapping directory {system.mappings} does not exist"))
         if system.mappings is None:
             system.mappings = shipped_mappings(system.connector)
-        found += _settings(system.connector, system.settings, base)
+        found += _settings(system.connector, system.settings, base, config.base_dir)
     return found
 
 
-def _settings(connector_type: str, settings: dict[str, Any], base: Path_) -> list[Problem]:
+def _settings(connector_type: str, settings: dict[str, Any], base: Path_, base_dir: Path) -> list[Problem]:
     """Validate a system's settings against its connector's config model, before any connection."""
     try:
         model = getattr(connector_registry.get(connector_type), "config_model", None)
@@ -140,6 +141,7 @@ def _settings(connector_type: str, settings: dict[str, Any], base: Path_) -> lis
         return [Problem((*base, "connector"), f"connector type {connector_type!r} cannot be loaded: {exc}")]
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         return []
+    _resolve_paths(settings, sec.path_fields(model), base_dir)
     try:
         model.model_validate(settings)
     except ValidationError as exc:
@@ -151,6 +153,15 @@ def _settings(connector_type: str, settings: dict[str, Any], base: Path_) -> lis
             loc = tuple(err["loc"])
         return [Problem((*base, "settings", *loc), f"{connector_type}: {message.removeprefix('Value error, ')}")]
     return []
+
+
+def _resolve_paths(settings: dict[str, Any], names: set[str], base_dir: Path) -> None:
+    """Relative paths in settings (key files, CA bundles) are relative to the config file, in place."""
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            _resolve_paths(value, names, base_dir)
+        elif key in names and isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+            settings[key] = str(base_dir / value)
 
 
 def _flat_keys(value: Any) -> set[str]:

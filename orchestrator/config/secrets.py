@@ -87,22 +87,29 @@ def read_secret_file(path: Path) -> str:
 def secret_fields(model: type[BaseModel]) -> set[str]:
     """Names of fields declared SecretStr/SecretBytes anywhere in a config model (nested models, unions)."""
     found: set[str] = set()
-    _walk(model, found, set())
+    _walk(model, (SecretStr, SecretBytes), found, set())
     return found
 
 
-def _walk(model: type[BaseModel], found: set[str], seen: set[type]) -> None:
+def path_fields(model: type[BaseModel]) -> set[str]:
+    """Names of fields declared ``Path`` anywhere in a config model: resolved relative to the config file."""
+    found: set[str] = set()
+    _walk(model, (Path,), found, set())
+    return found
+
+
+def _walk(model: type[BaseModel], kinds: tuple[type, ...], found: set[str], seen: set[type]) -> None:
     if model in seen:
         return
     seen.add(model)
     for name, info in model.model_fields.items():
         for kind in _flatten(info.annotation):
-            if kind in (SecretStr, SecretBytes):
+            if kind in kinds:
                 found.add(name)
                 if info.alias:
                     found.add(info.alias)
             elif isinstance(kind, type) and issubclass(kind, BaseModel):
-                _walk(kind, found, seen)
+                _walk(kind, kinds, found, seen)
 
 
 def _flatten(annotation: Any) -> list[Any]:

@@ -109,6 +109,32 @@ def test_secret_files_are_read_relative_to_the_config(tmp_path: Path) -> None:
     assert masker.mask_text("file-secret-123 db-file-pw-9") == "**** ****"
 
 
+def test_relative_paths_in_settings_follow_the_config_file(tmp_path: Path) -> None:
+    text = GOOD.replace("""        flow: client_credentials
+        client_id: ${SF_CLIENT_ID}
+        client_secret: ${SF_CLIENT_SECRET}""", """        flow: jwt_bearer
+        client_id: ${SF_CLIENT_ID}
+        username: integration@acme.example
+        private_key_file: keys/sf.pem
+      ca_bundle: /etc/ssl/ca.pem""")
+    config = load_config(write(tmp_path, text), environ=ENV, masker=SecretMasker())
+    settings = config.systems["crm"].settings
+    assert settings["auth"]["private_key_file"] == str(tmp_path.resolve() / "keys" / "sf.pem")
+    assert settings["ca_bundle"] == "/etc/ssl/ca.pem"  # absolute paths stay as written
+    assert settings["auth"]["username"] == "integration@acme.example"  # not a Path field
+
+
+def test_executor_section(tmp_path: Path) -> None:
+    masker = SecretMasker()
+    text = GOOD + "executor:\n  type: celery\n  broker_url: amqp://crmsync:${MQ_PW}@rabbit:5672//\n"
+    config = load_config(write(tmp_path, text), environ={**ENV, "MQ_PW": "rabbit-pw-7"}, masker=masker)
+    assert config.executor.type == "celery" and config.executor.lease_ttl_s == 60
+    assert masker.mask_text("amqp://crmsync:rabbit-pw-7@rabbit") == "amqp://crmsync:****@rabbit"
+    assert load_config(write(tmp_path, GOOD), environ=ENV, masker=masker).executor.type == "local"
+    with pytest.raises(ConfigError, match=r":47: executor: a celery executor needs broker_url"):
+        load_config(write(tmp_path, GOOD + "executor:\n  type: celery\n"), environ=ENV, masker=masker)
+
+
 def test_sections_read_only_the_state(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, GOOD), environ={}, sections={"state"})  # no CRM credentials needed
     assert config.state.retention_days == 30 and config.systems == {}
