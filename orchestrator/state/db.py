@@ -51,21 +51,21 @@ def loads(text: str | None) -> Any:
 class Database:
     """An engine plus the clock; every module of the store works through one of these."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime], schema: str | None = None) -> None:
         self.engine = engine
         self.clock = clock
+        self.schema = schema
 
     @classmethod
     def connect(cls, url: str, *, schema: str | None = None,
                 clock: Callable[[], datetime] = utcnow) -> Database:
         parsed = sa.make_url(url)
         if parsed.get_backend_name() == "sqlite":
-            engine = _sqlite_engine(parsed)
-        else:
-            engine = sa.create_engine(parsed, pool_pre_ping=True, future=True)
-            if schema:
-                _use_schema(engine, schema)
-        return cls(engine, clock)
+            return cls(_sqlite_engine(parsed), clock)
+        engine = sa.create_engine(parsed, pool_pre_ping=True, future=True)
+        if schema:
+            _use_schema(engine, schema)
+        return cls(engine, clock, schema)
 
     @property
     def dialect(self) -> str:
@@ -103,9 +103,12 @@ class Database:
 
 
 def _sqlite_engine(url: sa.URL) -> Engine:
-    if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, future=True, connect_args={"timeout": 30, "check_same_thread": False})
+    in_memory = not url.database or url.database == ":memory:"
+    if not in_memory:
+        Path(str(url.database)).parent.mkdir(parents=True, exist_ok=True)
+    # An in-memory database lives in one connection: share it, or each pooled connection sees an empty one.
+    pool: dict[str, Any] = {"poolclass": sa.pool.StaticPool} if in_memory else {}
+    engine = sa.create_engine(url, future=True, connect_args={"timeout": 30, "check_same_thread": False}, **pool)
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _: Any) -> None:
@@ -129,8 +132,13 @@ def _use_schema(engine: Engine, schema: str) -> None:
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _: Any) -> None:
+        # The schema itself is created by migrate(), under its advisory lock.
         cursor = dbapi_conn.cursor()
-        cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
         cursor.execute(f"SET search_path TO {quoted}")
         cursor.close()
         dbapi_conn.commit()
+
+
+def create_schema(conn: Connection, schema: str) -> None:
+    quoted = conn.dialect.identifier_preparer.quote_identifier(schema)
+    conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quoted}")

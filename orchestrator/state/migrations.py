@@ -21,7 +21,7 @@ import structlog
 from sqlalchemy.engine import Connection
 
 from orchestrator.state import schema
-from orchestrator.state.db import Database
+from orchestrator.state.db import Database, create_schema
 from orchestrator.state.types import StateStoreError
 
 log = structlog.get_logger(__name__)
@@ -58,6 +58,8 @@ def migrate(db: Database, migrations: Sequence[Migration] = MIGRATIONS) -> int:
     with db.begin() as conn:
         if db.dialect == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+            if db.schema:
+                create_schema(conn, db.schema)
         version = current_version(conn)
         if version > latest:
             raise StateStoreError(f"state store schema is at version {version}, newer than this crmsync "
