@@ -10,6 +10,7 @@ so a substring of another person's value never matches.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from datetime import timedelta
 from typing import Any
 
@@ -61,25 +62,50 @@ def _like_any(column: Any, needles: set[str]) -> Any:
     return sa.or_(*(sa.func.lower(column).contains(n.lower(), autoescape=True) for n in sorted(needles)))
 
 
-def _canonical_ids(conn: Connection, needles: set[str]) -> set[str]:
+Record = tuple[str, str, str]  # (system, object, native id)
+
+
+def _xref_rows(conn: Connection, *, native_ids: AbstractSet[str] = frozenset(),
+               canonical_ids: AbstractSet[str] = frozenset()
+               ) -> list[tuple[str, str, str, str]]:
+    """(system, object, native_id, canonical_id) rows matching any of the ids."""
     X = t.xref
-    found: set[str] = set()
-    for part in chunks(sorted(needles)):
-        found.update(conn.execute(sa.select(X.c.canonical_id).where(
-            X.c.canonical_id.in_(part) | X.c.native_id.in_(part))).scalars())
-    return found
+    rows: list[tuple[str, str, str, str]] = []
+    for column, ids in ((X.c.native_id, native_ids), (X.c.canonical_id, canonical_ids)):
+        for part in chunks(sorted(ids)):
+            rows += [(r.system, r.object, r.native_id, r.canonical_id) for r in conn.execute(
+                sa.select(X.c.system, X.c.object, X.c.native_id, X.c.canonical_id).where(column.in_(part)))]
+    return rows
 
 
-def _from_email(conn: Connection, emails: set[str]) -> tuple[set[str], set[int]]:
-    """Native keys and quarantine ids whose payload carries one of the emails."""
+def _from_email(conn: Connection, emails: set[str]) -> tuple[set[Record], set[int]]:
+    """Records and quarantine ids whose payload carries one of the emails."""
     Q = t.quarantine
-    keys: set[str] = set()
+    records: set[Record] = set()
     ids: set[int] = set()
-    for row in conn.execute(sa.select(Q.c.id, Q.c.native_key, Q.c.payload).where(_like_any(Q.c.payload, emails))):
+    query = sa.select(Q.c.id, Q.c.system, Q.c.object, Q.c.native_key, Q.c.payload).where(_like_any(Q.c.payload, emails))
+    for row in conn.execute(query):
         if _matches(loads(row.payload), set(), emails):
-            keys.add(row.native_key)
+            records.add((row.system, row.object, row.native_key))
             ids.add(int(row.id))
-    return keys, ids
+    return records, ids
+
+
+def _person(conn: Connection, identifier: str, emails: set[str]) -> tuple[set[str], set[Record], set[int]]:
+    """Canonical ids, native records and quarantine rows that belong to the person."""
+    records, qids = _from_email(conn, emails) if emails else (set(), set())
+    canonical = {c for s, o, n, c in _xref_rows(conn, native_ids={identifier, *(r[2] for r in records)},
+                                                  canonical_ids={identifier})
+                 if n == identifier or c == identifier or (s, o, n) in records}
+    records |= {(s, o, n) for s, o, n, _ in _xref_rows(conn, canonical_ids=canonical)}
+    Q = t.quarantine
+    for part in chunks(sorted({r[2] for r in records} | {identifier})):
+        for row in conn.execute(sa.select(Q.c.id, Q.c.system, Q.c.object, Q.c.native_key)
+                                .where(Q.c.native_key.in_(part))):
+            # The identifier itself may be a key never linked (rejected at read): it matches in any system.
+            if (row.system, row.object, row.native_key) in records or row.native_key == identifier:
+                qids.add(int(row.id))
+    return canonical, records, qids
 
 
 def forget(db: Database, identifier: str) -> ForgetResult:
@@ -87,23 +113,14 @@ def forget(db: Database, identifier: str) -> ForgetResult:
     if not identifier:
         raise ValueError("forget needs an identifier: a canonical id, a native id or an email")
     emails = {identifier.casefold()} if "@" in identifier else set()
-    X, Q = t.xref, t.quarantine
     with db.begin() as conn:
-        email_keys, email_qids = _from_email(conn, emails) if emails else (set(), set())
-        canonical = _canonical_ids(conn, {identifier} | email_keys)
-        natives = {identifier} | email_keys
-        for part in chunks(sorted(canonical)):
-            natives.update(conn.execute(sa.select(X.c.native_id).where(X.c.canonical_id.in_(part))).scalars())
-        needles = natives | canonical
-        qids = set(email_qids)
-        for part in chunks(sorted(natives)):
-            qids.update(int(i) for i in conn.execute(sa.select(Q.c.id).where(Q.c.native_key.in_(part))).scalars())
+        canonical, records, qids = _person(conn, identifier, emails)
         quarantine = _delete_quarantine(conn, qids)
-        findings = _erase_findings(conn, needles, emails)
+        findings = _erase_findings(conn, {identifier, *canonical, *(r[2] for r in records)}, emails)
         sync_state = xref = 0
         for part in chunks(sorted(canonical)):
             sync_state += conn.execute(t.sync_state.delete().where(t.sync_state.c.canonical_id.in_(part))).rowcount
-            xref += conn.execute(X.delete().where(X.c.canonical_id.in_(part))).rowcount
+            xref += conn.execute(t.xref.delete().where(t.xref.c.canonical_id.in_(part))).rowcount
     result = ForgetResult(tuple(sorted(canonical)), xref=xref, quarantine=quarantine, findings=findings,
                           sync_state=sync_state)
     log.info("state.forgotten", **result.as_dict())  # counts only: never the identifier

@@ -163,6 +163,9 @@ def test_forget_erases_one_person_and_nothing_else(store: StateStore) -> None:
         item("502", ("invalid_phone", "phone"), payload={"id": "502", "email": "bob@example.org",
                                                           "note": "knows ana@example.org.uk"}),
     ])
+    # Same key string, another system: somebody else.
+    store.add_quarantine([QuarantineItem("csv-load", "Contact", "csv", "people", "501", "read",
+                                         [Reason("unparseable_row", "*")], {"id": "501", "name": "Carl"})])
     store.upsert_findings("j", "r1", [
         Finding("field_mismatch", "Contact", {"erp": "501", "crm": "003ANA"}, ["email"],
                 {"erp": "ana@example.org", "crm": "ana@example.com"}),
@@ -177,7 +180,9 @@ def test_forget_erases_one_person_and_nothing_else(store: StateStore) -> None:
     result = store.forget("ANA@example.org")
     assert result.canonical_ids == (ana,)
     assert result.as_dict() == {"xref": 2, "quarantine": 2, "findings": 1, "sync_state": 1}
-    assert [r.native_key for r in store.list_quarantine(None, None)] == ["502"]  # "ana@example.org.uk" is not ana
+    # "ana@example.org.uk" is not ana; csv's 501 is not erp's 501
+    assert sorted((r.system, r.native_key) for r in store.list_quarantine(None, None)) == [("csv", "501"),
+                                                                                          ("erp", "502")]
     assert store.customer_view("003ANA") == [] and len(store.customer_view("003BOB")) == 2
     by_erp = {f.fields: f for f in store.list_findings("j", "all")}
     assert by_erp[("email",)].values is None and by_erp[("email",)].keys == {"erp": "<erased>", "crm": "<erased>"}
@@ -186,6 +191,8 @@ def test_forget_erases_one_person_and_nothing_else(store: StateStore) -> None:
 
     by_native = store.forget("003BOB")
     assert by_native.canonical_ids == (bob,) and by_native.xref == 2 and by_native.quarantine == 1
+    unlinked = store.forget("501")  # a key never linked any more: its quarantine rows go, in any system
+    assert unlinked.canonical_ids == () and unlinked.quarantine == 1 and store.list_quarantine(None, None) == []
     assert store.forget(bob).as_dict() == {"xref": 0, "quarantine": 0, "findings": 0, "sync_state": 0}
     with pytest.raises(ValueError):
         store.forget("  ")
