@@ -36,11 +36,13 @@ from orchestrator.reconcile.detectors import (
 from orchestrator.reconcile.detectors.duplicates import DuplicateDetector
 from orchestrator.reconcile.detectors.orphans import REF_PREFIX, OrphanDetector
 from orchestrator.reconcile.fieldkinds import field_kinds
+from orchestrator.reconcile.finding import Finding
 from orchestrator.reconcile.identities import UNRESOLVED, Identities
 from orchestrator.reconcile.job import JobSpec
 from orchestrator.reconcile.keys import EXTERNAL_IDS, cascade, ext_key
 from orchestrator.reconcile.matching import Matcher, Side, Unmatched
 from orchestrator.reconcile.normalise import Normalisers, id_key
+from orchestrator.reconcile.observer import Observer
 from orchestrator.reconcile.records import CRecord, Pair
 from orchestrator.reconcile.result import ReconcileResult
 from orchestrator.reconcile.salvage import mapped_fields
@@ -69,6 +71,7 @@ class Engine:
     workdir: Path | None = None
     models: dict[str, type[CanonicalModel]] = field(default_factory=lambda: dict(ENTITIES))
     schema_history: SchemaHistory | None = None
+    observer: Observer = field(default_factory=Observer)
 
     def run(self, run_id: str | None = None, findings_path: Path | None = None) -> ReconcileResult:
         now = self.clock()
@@ -105,14 +108,6 @@ class _RunState:
     owners: dict[str, Owners] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
-class _Unmatched:
-    """What the missing check needs of an unmatched record, kept small."""
-
-    record: CRecord
-    expected: bool
-
-
 class _EntityRun:
     """One entity of one run."""
 
@@ -146,21 +141,28 @@ class _EntityRun:
             for record in self._read(side):
                 self._add(name, record)  # type: ignore[arg-type]
         self.result.records[self.entity] = dict(self.counts)
+        groups = [f for detector in self.duplicates.values() for f in detector.findings()]
+        self.engine.observer.entity_started(self.ctx, groups)
         if all(mapped):
             self.ctx.compared = self._compared()
-            self._match()
+            self._match(groups)
         else:  # only one system holds this entity: in-system checks only, nothing can be missing
             for item in self.matcher.run():
                 if isinstance(item, Unmatched):
                     self.state.identities.alone(self.entity, item.record)
                     self.state.coverage.add(item.record, None)
-            self._duplicates(set())
+                    self.engine.observer.alone(item.record, None)
+            self.sink.extend(groups)
+        self.engine.observer.entity_finished(self.ctx)
 
     def _read(self, side: SideSpec) -> Iterator[CRecord]:
-        reader = SideReader(side, self.entity, XrefSource(self.engine.store), self.state.identities)
+        reader = SideReader(side, self.entity, XrefSource(self.engine.store), self.state.identities,
+                            keep_native=self.engine.observer.keep_native)
         for batch in reader.batches():
             for rejection in batch.rejections:
-                self.sink.extend(invalid.check(rejection, self.ctx))
+                found = list(invalid.check(rejection, self.ctx))
+                self.sink.extend(found)
+                self.engine.observer.rejection(rejection, found)
             yield from batch.records
 
     def _add(self, side: Side, record: CRecord) -> None:
@@ -168,10 +170,11 @@ class _EntityRun:
         if not record.deleted:
             filled = self.filled[record.system]
             filled.update(k for k, v in record.values.items() if v is not None and k not in filled)
-            self.sink.extend(picklist.check(record, self.ctx, self.domains.get(record.system)))
-            self.sink.extend(formula.check(record, self.ctx))
-            self.sink.extend(queue_owner.check(record, self.ctx))
-            self.sink.extend(inactive_owner.check(record, self.ctx))
+            found = [*picklist.check(record, self.ctx, self.domains.get(record.system)),
+                     *formula.check(record, self.ctx), *queue_owner.check(record, self.ctx),
+                     *inactive_owner.check(record, self.ctx)]
+            self.sink.extend(found)
+            self.engine.observer.record(record, found)
             if self.entity == "User":
                 _learn_owner(self.state.owners, record)
             self.duplicates[record.system].add(record)
@@ -198,32 +201,54 @@ class _EntityRun:
             return None
         return set().union(*(f for f in found if f is not None))
 
-    def _match(self) -> None:
-        unmatched: list[_Unmatched] = []
+    def _match(self, groups: list[Finding]) -> None:
+        members = _members(groups)
+        matched: set[str] = set()
+        held: list[CRecord] = []  # unmatched duplicates: decided once every pair is known
         for item in self.matcher.run():
             if isinstance(item, Pair):
                 self._pair(item)
+                matched.update((_ref(item.left), _ref(item.right)))
+                continue
+            self.state.identities.alone(self.entity, item.record)
+            self.state.coverage.add(item.record, None)
+            if _ref(item.record) in members:
+                held.append(item.record)
             else:
-                self.state.identities.alone(self.entity, item.record)
-                self.state.coverage.add(item.record, None)
-                if not item.record.deleted:
-                    unmatched.append(_Unmatched(_slim(item.record), self._expected(item.record)))
+                self._alone(item.record)
         self.result.matched[self.entity] = dict(self.matcher.stats)
-        in_groups = self._duplicates({u.record.key for u in unmatched})
-        self._missing(unmatched, in_groups)
+        self.sink.extend(groups)
+        reported: set[str] = set()
+        for record in sorted(held, key=lambda r: r.key):
+            # A duplicate is not also missing: only when no copy is matched or reported is one copy missing.
+            copies = members[_ref(record)]
+            if copies & (matched | reported):
+                self.engine.observer.alone(record, None)
+                continue
+            if self._alone(record) is not None:
+                reported.add(_ref(record))
+
+    def _alone(self, record: CRecord) -> Finding | None:
+        finding = None
+        if not record.deleted and self._expected(record):
+            finding = missing.check(record, self.ctx)
+        if finding is not None:
+            self.sink.add(finding)
+        self.engine.observer.alone(record, finding)
+        return finding
 
     def _pair(self, pair: Pair) -> None:
         self.state.identities.pair(self.entity, pair)
         self.state.coverage.add(pair.left, pair.right)
-        self.sink.extend(deleted.check(pair, self.ctx))
+        found = list(deleted.check(pair, self.ctx))
         skip = _unresolved(pair.left) | _unresolved(pair.right)
+        compared = self.ctx.compared
         if skip:
-            compared = self.ctx.compared
             self.ctx.compared = tuple(f for f in compared if f not in skip)
-            self.sink.extend(divergence.check(pair, self.ctx))
-            self.ctx.compared = compared
-        else:
-            self.sink.extend(divergence.check(pair, self.ctx))
+        found += divergence.check(pair, self.ctx)
+        self.ctx.compared = compared
+        self.sink.extend(found)
+        self.engine.observer.pair(pair, found)
 
     def _expected(self, record: CRecord) -> bool:
         """Whether the other system should hold this record ("linked": it carries a link there)."""
@@ -236,29 +261,19 @@ class _EntityRun:
         own = ext_key(record.key)
         return any(ext_key(record.get(f)) not in (None, own) for f in EXTERNAL_IDS.get(self.entity, ()))
 
-    def _duplicates(self, unmatched: set[str]) -> dict[str, list[str]]:
-        """Report duplicate groups; returns, for unmatched members, the other members of their group."""
-        groups: dict[str, list[str]] = {}
-        for detector in self.duplicates.values():
-            for finding in detector.findings():
-                self.sink.add(finding)
-                keys = [r.key for r in finding.records]
-                for key in keys:
-                    if key in unmatched:
-                        groups[f"{detector.system}\x1f{key}"] = [k for k in keys if k != key]
-        return groups
 
-    def _missing(self, unmatched: list[_Unmatched], groups: dict[str, list[str]]) -> None:
-        alone = {f"{u.record.system}\x1f{u.record.key}" for u in unmatched}
-        for item in unmatched:
-            record = item.record
-            others = groups.get(f"{record.system}\x1f{record.key}")
-            if others is not None:
-                # A duplicate is not also missing: skip it when another copy is matched or reported.
-                if any(f"{record.system}\x1f{k}" not in alone or k < record.key for k in others):
-                    continue
-            if item.expected:
-                self.sink.extend([missing.check(record, self.ctx)])
+def _ref(record: CRecord) -> str:
+    return f"{record.system}\x1f{record.key}"
+
+
+def _members(groups: list[Finding]) -> dict[str, set[str]]:
+    """Each duplicate member -> every member of its group."""
+    out: dict[str, set[str]] = {}
+    for finding in groups:
+        refs = {f"{r.system}\x1f{r.key}" for r in finding.records}
+        for ref in refs:
+            out[ref] = refs
+    return out
 
 
 def _slim(record: CRecord) -> CRecord:

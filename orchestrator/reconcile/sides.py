@@ -32,6 +32,9 @@ from orchestrator.reconcile.salvage import native_sources, salvage
 
 log = structlog.get_logger(__name__)
 
+ROW = "_row"
+"""``CRecord.native`` key of the whole native record, kept only when an observer asks (healing)."""
+OBJECT = "_object"
 SALVAGED = "salvaged"
 """``CRecord.native`` key listing the canonical fields left out because the mapper refused them."""
 
@@ -93,8 +96,10 @@ Identity = Callable[[str, str, str], str | None]
 class SideReader:
     """Streams one entity of one system as batches of ``CRecord`` (and the mapper's rejections)."""
 
-    def __init__(self, side: SideSpec, entity: str, xref: XrefSource, identity: Identity) -> None:
+    def __init__(self, side: SideSpec, entity: str, xref: XrefSource, identity: Identity, *,
+                 keep_native: bool = False) -> None:
         self.side, self.entity, self.xref, self.identity = side, entity, xref, identity
+        self.keep_native = keep_native
 
     def batches(self) -> Iterator[SideBatch]:
         for mapper in self.side.mappers(self.entity):
@@ -139,8 +144,11 @@ class SideReader:
                 native: NativeRecord) -> CRecord:
         values = flatten(canonical.model_dump(exclude={"id", "created_at", "updated_at", "is_deleted"}))
         updated = canonical.updated_at.astimezone(UTC) if canonical.updated_at else None
-        return CRecord(self.side.system, self.entity, key, values, cid, updated, bool(canonical.is_deleted),
-                       shape.extras(native))
+        extras = shape.extras(native)
+        if self.keep_native:
+            extras[ROW] = dict(native)
+            extras[OBJECT] = shape.obj
+        return CRecord(self.side.system, self.entity, key, values, cid, updated, bool(canonical.is_deleted), extras)
 
 
 def _key(mapper: Any, record: Mapping[str, Any], index: int) -> str:
