@@ -57,8 +57,9 @@ class Writer:
         self.client, self.stream, self.retry = client, stream, retry
         self.batch_size, self.copy_threshold = batch_size, copy_threshold
         self.table = stream.table
-        self._coercers = {c.name: f for c in self.table.columns if (f := write_coercer(c)) is not None}
+        self._coercers = [(c.name, f) for c in self.table.columns if (f := write_coercer(c)) is not None]
         self._required = {c.name for c in self.table.columns if _required(c)}
+        self._columns = {c.name for c in self.table.columns}
 
     # -- upserts ---------------------------------------------------------------------------------
 
@@ -66,8 +67,9 @@ class Writer:
         conflict = self._conflict(upsert_key)
         results: dict[int, RecordResult] = {}
         items: list[Item] = []
+        key_names = tuple(c.name for c in conflict)
         for index, record in enumerate(records):
-            prepared = self._prepare(index, record, conflict)
+            prepared = self._prepare(index, record, key_names)
             if isinstance(prepared, RecordResult):
                 results[index] = prepared
             else:
@@ -84,24 +86,31 @@ class Writer:
                 f"sql stream {self.stream.name!r}: upsert key {upsert_key!r} has no unique constraint")
         return (self.table.c[upsert_key],)
 
-    def _prepare(self, index: int, record: NativeRecord, conflict: Sequence[Column[Any]]) -> Item | RecordResult:
-        unknown = tuple(f for f in record if f not in self.table.c)
-        if unknown:
+    def _prepare(self, index: int, record: NativeRecord, key_names: tuple[str, ...]) -> Item | RecordResult:
+        """Check one record against the table; runs once per record, so it is kept lean."""
+        if not record.keys() <= self._columns:
+            unknown = tuple(f for f in record if f not in self._columns)
             return _failed(index, RecordError("unknown_field", "fields not in the table", fields=unknown,
                                               payload=record))
-        missing = tuple(c.name for c in conflict if record.get(c.name) is None)
-        if missing:
-            return _failed(index, RecordError("missing_key", "upsert key missing", fields=missing, payload=record))
-        values = dict(record)
-        for name, coerce in self._coercers.items():
-            if isinstance(values.get(name), str):
+        values = record
+        for name, coerce in self._coercers:
+            if type(record.get(name)) is str:
+                values = dict(values) if values is record else values  # never change the caller's record
                 try:
                     values[name] = coerce(values[name])
                 except ValueError:
                     return _failed(index, RecordError("invalid_value", "value does not fit the column type",
                                                       fields=(name,), payload=record))
-        key = self.stream.key_of([values[c.name] for c in conflict])
-        return Item(index, key, values, record)
+        if len(key_names) == 1:
+            key_value = values.get(key_names[0])
+            if key_value is not None:
+                return Item(index, str(key_value), values, record)
+        else:
+            key_values = [values.get(n) for n in key_names]
+            if None not in key_values:
+                return Item(index, self.stream.key_of(key_values), values, record)
+        missing = tuple(n for n in key_names if values.get(n) is None)
+        return _failed(index, RecordError("missing_key", "upsert key missing", fields=missing, payload=record))
 
     def _upsert_chunk(self, chunk: list[Item], conflict: tuple[Column[Any], ...]) -> dict[int, RecordResult]:
         try:

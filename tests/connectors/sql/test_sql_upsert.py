@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import CheckConstraint, Column, DateTime, Integer, MetaData, String, Table, func, select
+from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Integer, MetaData, String, Table, func, select
 from structlog.testing import capture_logs
 
 from connectors.base import NativeRecord
@@ -120,4 +120,29 @@ def test_upsert_on_a_unique_column_and_deletes_by_key(db: Any) -> None:
     assert count(db, table) == 8
     with db.engine.connect() as conn:
         assert conn.execute(select(table.c.name).where(table.c.id == 4)).scalar_one() == "Renamed"
+    sql.close()
+
+
+def test_copy_loads_loose_values_and_json_and_keeps_the_last_duplicate(postgres_url: str, open_sql_db: Any) -> None:
+    db = open_sql_db("postgres")
+    metadata = MetaData(schema=db.schema)
+    table = Table("orders", metadata,
+                  Column("order_no", Integer, primary_key=True, autoincrement=False),
+                  Column("qty", Integer), Column("meta", JSON), Column("placed", DateTime))
+    metadata.create_all(db.engine)
+    sql = SqlConnector(SqlConfig(url=db.url, schema=db.schema, batch_size=100, copy_threshold=10,
+                                 streams={"orders": {}}), NO_RETRY)
+    typed = [{"order_no": i, "qty": i, "meta": {"lines": [i]}, "placed": STAMP} for i in range(40)]
+    loose = [{"order_no": i, "qty": str(i * 2), "meta": {"lines": []}, "placed": "2021-03-04T05:06:07"}
+             for i in range(30, 60)] + [{"order_no": 59, "qty": "7", "meta": None, "placed": None}]
+    with capture_logs() as logs:
+        first, second = sql.write("orders", typed), sql.write("orders", loose)
+    assert [e["rows"] for e in logs if e["event"] == "sql.write.copied"] == [40, 31]
+    assert all(r.created for r in first.results) and not first.failed and not second.failed
+    assert [r.created for r in second.results[:10]] == [False] * 10 and second.results[10].created is True
+    assert second.results[29].created is None  # superseded by the later record with the same key
+    with db.engine.connect() as conn:
+        rows = {r.order_no: r for r in conn.execute(select(table))}
+    assert len(rows) == 60 and rows[31].qty == 62 and rows[5].meta == {"lines": [5]}
+    assert (rows[59].qty, rows[59].meta, rows[59].placed) == (7, None, None)
     sql.close()
