@@ -63,6 +63,8 @@ def normalise_phone(value: str, default_region: str | None = None) -> str | None
 
 def is_e164(value: str) -> bool:
     """True for a valid number written in canonical E.164 (what ``normalise_phone`` returns)."""
+    if fast_phone.is_canonical(value):
+        return True
     return _E164.fullmatch(value) is not None and normalise_phone(value) == value
 
 

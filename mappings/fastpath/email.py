@@ -29,10 +29,17 @@ _ROLE_NAMES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
 _SPECIAL_USE = tuple(email_validator.SPECIAL_USE_DOMAIN_NAMES)
 _SPECIAL_LAST_LABELS = frozenset(d.rsplit(".", 1)[-1] for d in _SPECIAL_USE)
 _MAX_ADDRESS, _MAX_DOMAIN = 254, 253
+# Recent results of this function: each is its own normal form (it matches the pattern, its domain
+# is lower-case already, role names are lower-case already), so when the canonical model validates
+# a value the mapping just produced, the answer is a dictionary hit. Bounded: cleared when full.
+_FIXED: dict[str, None] = {}
+_FIXED_MAX = 8192
 
 
 def normalise(value: str) -> str | object:
     """The address as email-validator would normalise it, or ``UNSURE`` (never a rejection)."""
+    if value in _FIXED:
+        return value
     match = _ADDRESS.fullmatch(value)
     if match is None or len(value) > _MAX_ADDRESS:
         return UNSURE
@@ -44,4 +51,8 @@ def normalise(value: str) -> str | object:
         return UNSURE
     if local.lower() in _ROLE_NAMES:
         local = local.lower()
-    return local + "@" + domain
+    normal = local + "@" + domain
+    if len(_FIXED) >= _FIXED_MAX:
+        _FIXED.clear()
+    _FIXED[normal] = None
+    return normal

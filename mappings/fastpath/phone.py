@@ -15,76 +15,72 @@ the agreement on arbitrary and near-valid strings.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Final
 
 from phonenumbers.phonemetadata import PhoneMetadata, PhoneNumberDesc
-from phonenumbers.phonenumberutil import (
-    COUNTRY_CODE_TO_REGION_CODE,
-    REGION_CODE_FOR_NON_GEO_ENTITY,
-    SUPPORTED_REGIONS,
-)
+from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, SUPPORTED_REGIONS
 
 UNSURE: Final = object()
 """Returned when the fast path cannot be certain; the caller must ask phonenumbers."""
+_NON_GEO = "001"  # phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY
 
-_MIN_NSN, _MAX_NSN, _MAX_CC_LEN = 2, 17, 3  # phonenumbers' _MIN/_MAX_LENGTH_FOR_NSN, _MAX_LENGTH_COUNTRY_CODE
-_SHAPE = re.compile(r"[ ().\-]*(\+?)[0-9 ().\-]*")  # one optional leading plus, ASCII digits and separators
+_MIN_NSN, _MAX_NSN = 2, 17  # phonenumbers' _MIN_LENGTH_FOR_NSN and _MAX_LENGTH_FOR_NSN
 # Any of these types makes a number valid; the order only matters for speed (common types first).
 _TYPES = ("fixed_line", "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
           "voicemail")
+_NEVER = re.compile("(?!)")
+# Country calling codes by their digits; ITU codes are prefix-free, so at most one prefix matches.
+_CODES: dict[str, int] = {str(code): code for code in COUNTRY_CODE_TO_REGION_CODE}
 
 # _test_number_length results, as in phonenumbers.ValidationResult
 _POSSIBLE, _LOCAL_ONLY, _TOO_SHORT, _INVALID_LENGTH, _TOO_LONG = range(5)
 
 
-def _piece(desc: PhoneNumberDesc | None) -> str | None:
-    """Regex for phonenumbers' ``_is_number_matching_desc``: possible lengths and a full match."""
-    if desc is None or not desc.national_number_pattern:
-        return None
-    lengths = tuple(desc.possible_length or ())
-    if lengths and all(n < 0 for n in lengths):
-        return None  # -1: no number of this type exists
-    guard = "(?=(?:" + "|".join(f"[0-9]{{{n}}}" for n in lengths if n >= 0) + r")\Z)" if lengths else ""
-    return guard + "(?:" + desc.national_number_pattern + r")\Z"
+def _accepts_length(desc: PhoneNumberDesc, length: int) -> bool:
+    """The length half of phonenumbers' ``_is_number_matching_desc``."""
+    lengths = desc.possible_length or ()
+    return not lengths or length in lengths
 
 
-@dataclass(frozen=True, slots=True)
 class _Region:
     """One region's (or non-geographic entity's) metadata, compiled once."""
 
-    country_code: int
-    general: re.Pattern[str] | None  # _match_national_number(n, general_desc): full match, no length check
-    valid: re.Pattern[str]  # _number_type_helper(n) != UNKNOWN, as one regex
-    prefix: re.Pattern[str] | None  # national_prefix_for_parsing
-    has_transform: bool  # national_prefix_transform_rule present: left to phonenumbers
-    idd: re.Pattern[str]
-    leading: re.Pattern[str] | None
-    lengths: tuple[int, ...]
-    local_lengths: tuple[int, ...]
+    __slots__ = ("_by_length", "_descs", "_general_desc", "country_code", "general", "has_transform", "idd", "leading",
+                 "local_lengths", "lengths", "prefix")
 
-    @classmethod
-    def build(cls, md: PhoneMetadata) -> _Region:
+    def __init__(self, md: PhoneMetadata) -> None:
         gen = md.general_desc
-        types = [_piece(getattr(md, name)) for name in _TYPES]
+        if gen is None:  # pragma: no cover - every region has one
+            raise LookupError(md.id)
+        self.country_code: int = int(md.country_code or 0)
+        self.general = re.compile("(?:" + gen.national_number_pattern + ")") if gen.national_number_pattern else None
+        self.prefix = re.compile(md.national_prefix_for_parsing) if md.national_prefix_for_parsing else None
+        self.has_transform = bool(md.national_prefix_transform_rule)
+        self.idd = re.compile(md.international_prefix if md.international_prefix is not None else "NonMatch")
+        self.leading = re.compile(md.leading_digits) if md.leading_digits is not None else None
+        self.lengths: tuple[int, ...] = tuple(gen.possible_length or ())
+        self.local_lengths: tuple[int, ...] = tuple(gen.possible_length_local_only or ())
+        descs = [getattr(md, name) for name in _TYPES]
         if not md.same_mobile_and_fixed_line_pattern:
-            types.append(_piece(md.mobile))
-        alternatives = [t for t in types if t is not None]
-        general_piece = _piece(gen)
-        valid = ("(?!)" if general_piece is None or not alternatives
-                 else "(?=" + general_piece + ")(?:" + "|".join(alternatives) + ")")
-        return cls(
-            country_code=md.country_code,
-            general=re.compile("(?:" + gen.national_number_pattern + ")") if gen and gen.national_number_pattern
-            else None,
-            valid=re.compile(valid),
-            prefix=re.compile(md.national_prefix_for_parsing) if md.national_prefix_for_parsing else None,
-            has_transform=bool(md.national_prefix_transform_rule),
-            idd=re.compile(md.international_prefix if md.international_prefix is not None else "NonMatch"),
-            leading=re.compile(md.leading_digits) if md.leading_digits is not None else None,
-            lengths=tuple(gen.possible_length or ()) if gen else (),
-            local_lengths=tuple(gen.possible_length_local_only or ()) if gen else (),
-        )
+            descs.append(md.mobile)
+        self._descs = [d for d in descs if d is not None and d.national_number_pattern]
+        self._by_length: dict[int, re.Pattern[str]] = {}
+        self._general_desc: PhoneNumberDesc = gen
+
+    def valid_pattern(self, length: int) -> re.Pattern[str]:
+        """``_number_type_helper(n) != UNKNOWN`` for numbers of one length, as a single regex."""
+        found = self._by_length.get(length)
+        if found is None:
+            gen = self._general_desc
+            alternatives = [d.national_number_pattern for d in self._descs if _accepts_length(d, length)]
+            if not gen.national_number_pattern or not _accepts_length(gen, length) or not alternatives:
+                found = _NEVER
+            else:
+                found = re.compile("(?=(?:" + gen.national_number_pattern + r")\Z)(?:"
+                                   + "|".join("(?:" + a + ")" for a in alternatives) + r")\Z")
+            self._by_length[length] = found
+        return found
 
     def general_match(self, number: str) -> bool:
         return self.general is not None and self.general.fullmatch(number) is not None
@@ -104,25 +100,35 @@ class _Region:
             return _TOO_LONG
         return _POSSIBLE if n in self.lengths[1:] else _INVALID_LENGTH
 
-    def strip_national_prefix(self, number: str) -> str | object:
-        """phonenumbers' ``_maybe_strip_national_prefix_carrier_code`` without the carrier code."""
+    def strip_national_prefix(self, number: str) -> str | None:
+        """phonenumbers' ``_maybe_strip_national_prefix_carrier_code`` (carrier code dropped).
+
+        None when the region rewrites the prefix with a transform rule: left to phonenumbers.
+        """
         if not number or self.prefix is None:
             return number
         match = self.prefix.match(number)
         if match is None:
             return number
         if self.has_transform:
-            return UNSURE
+            return None
         stripped = number[match.end():]
         if self.general_match(number) and not self.general_match(stripped):
             return number
         return stripped
 
+    def parse_national(self, nsn: str) -> str | None:
+        """The tail of ``parse``: strip the national prefix when the rest has a possible length."""
+        if self.prefix is None or self.prefix.match(nsn) is None:
+            return nsn
+        stripped = self.strip_national_prefix(nsn)
+        if stripped is None:
+            return None
+        return stripped if self.length_result(stripped) in (_POSSIBLE, _TOO_LONG) else nsn
+
 
 _REGIONS: dict[str, _Region] = {}
-_NON_GEO: dict[int, _Region] = {}
-_SINGLE: dict[int, _Region] = {}
-_SHARED: dict[int, tuple[tuple[re.Pattern[str] | None, _Region], ...]] = {}
+_MAIN: dict[int, _Region] = {}
 
 
 def _region(code: str) -> _Region:
@@ -131,118 +137,186 @@ def _region(code: str) -> _Region:
         md = PhoneMetadata.metadata_for_region(code, None)
         if md is None:  # pragma: no cover - codes come from the library's own tables
             raise LookupError(code)
-        found = _REGIONS[code] = _Region.build(md)
+        found = _REGIONS[code] = _Region(md)
     return found
 
 
 def _main_metadata(country_code: int) -> _Region:
     """``metadata_for_region_or_calling_code(cc, region_code_for_country_code(cc))``."""
-    main = COUNTRY_CODE_TO_REGION_CODE[country_code][0]
-    if main != REGION_CODE_FOR_NON_GEO_ENTITY:
-        return _region(main)
-    found = _NON_GEO.get(country_code)
+    found = _MAIN.get(country_code)
     if found is None:
-        md = PhoneMetadata.metadata_for_nongeo_region(country_code, None)
-        if md is None:  # pragma: no cover
-            raise LookupError(country_code)
-        found = _NON_GEO[country_code] = _Region.build(md)
+        main = COUNTRY_CODE_TO_REGION_CODE[country_code][0]
+        if main != _NON_GEO:
+            found = _region(main)
+        else:
+            md = PhoneMetadata.metadata_for_nongeo_region(country_code, None)
+            if md is None:  # pragma: no cover
+                raise LookupError(country_code)
+            found = _Region(md)
+        _MAIN[country_code] = found
     return found
 
 
-def _is_valid(country_code: int, nsn: str) -> bool:
-    """``is_valid_number``: resolve the region among those sharing the code, then check the type."""
-    single = _SINGLE.get(country_code)
-    if single is not None:
-        return single.valid.match(nsn) is not None
-    candidates = _SHARED.get(country_code)
-    if candidates is None:
-        regions = COUNTRY_CODE_TO_REGION_CODE[country_code]
-        if len(regions) == 1:
-            _SINGLE[country_code] = _main_metadata(country_code)
-            return _is_valid(country_code, nsn)
-        candidates = _SHARED[country_code] = tuple((r.leading, r) for r in (_region(code) for code in regions))
-    for leading, region in candidates:
-        if leading is not None:
-            if leading.match(nsn):
-                return region.valid.match(nsn) is not None
-        elif region.valid.match(nsn) is not None:
-            return True
-    return False
+def _validator(country_code: int) -> Callable[[str], bool]:
+    """``is_valid_number`` for one calling code: resolve the region among those sharing it, check the type."""
+    regions = COUNTRY_CODE_TO_REGION_CODE[country_code]
+    if len(regions) == 1:
+        main = _main_metadata(country_code)
+        patterns = [main.valid_pattern(n).match for n in range(_MAX_NSN + 1)]
+        return lambda nsn: patterns[len(nsn)](nsn) is not None
+    candidates = tuple((r.leading, r) for r in (_region(code) for code in regions))
+
+    def shared(nsn: str) -> bool:
+        for leading, region in candidates:
+            if leading is not None:
+                if leading.match(nsn):
+                    return region.valid_pattern(len(nsn)).match(nsn) is not None
+            elif region.valid_pattern(len(nsn)).match(nsn) is not None:
+                return True
+        return False
+    return shared
 
 
-def _extract_country_code(digits: str) -> tuple[int, str]:
-    if not digits or digits[0] == "0":
-        return 0, digits
-    for size in range(1, min(len(digits), _MAX_CC_LEN) + 1):
-        code = int(digits[:size])
-        if code in COUNTRY_CODE_TO_REGION_CODE:
-            return code, digits[size:]
-    return 0, digits
+Finish = Callable[[str], "str | None | object"]
+
+# Recent E.164 results known to be their own normal form, so ``is_canonical`` answers the model's
+# check of a value this module just produced with a dictionary hit. Bounded: cleared when full.
+_CANONICAL: dict[str, None] = {}
+_CANONICAL_MAX = 8192
 
 
-def _international(digits: str) -> tuple[int, _Region, str] | object:
-    """Digits after a plus sign or an international dialling prefix."""
-    if len(digits) <= _MIN_NSN:
-        return UNSURE
-    code, rest = _extract_country_code(digits)
-    if code == 0:
-        return UNSURE
-    return code, _main_metadata(code), rest
+def _prefix_free(codes: list[str]) -> bool:
+    return not any(a != b and b.startswith(a) for a in codes for b in codes)
 
 
-def _national(digits: str, region: _Region) -> tuple[int, _Region, str] | object:
-    """A number without a plus: the IDD, then the default region's country code, then national."""
-    idd = region.idd.match(digits)
-    if idd is not None:
-        rest = digits[idd.end():]
-        if rest[:1] != "0":
-            return _international(rest)
-    code_str = str(region.country_code)
-    if digits.startswith(code_str):
-        potential = region.strip_national_prefix(digits[len(code_str):])
-        if potential is UNSURE:
+# Re-parsing "+<cc><nsn>" finds <cc> again only if no calling code is a prefix of another (ITU codes are not).
+_CODES_PREFIX_FREE = _prefix_free(list(_CODES))
+
+
+def _remember(e164: str, nsn: str, main_prefix: Callable[[str], object] | None) -> None:
+    """Record ``e164`` when parsing it again must give it back: same calling code (prefix-free codes),
+    no national prefix to strip from ``nsn`` under the code's main region, and the same validity."""
+    # "+<cc><nsn>" is ASCII digits after the plus and cc never starts with 0: E.164's shape is its length.
+    if (_CODES_PREFIX_FREE and 8 <= len(e164) <= 16 and len(nsn) >= _MIN_NSN
+            and (main_prefix is None or main_prefix(nsn) is None)):
+        if len(_CANONICAL) >= _CANONICAL_MAX:
+            _CANONICAL.clear()
+        _CANONICAL[e164] = None
+
+
+def is_canonical(value: str) -> bool:
+    """True when ``value`` was recently produced and proven to be its own E.164 form (else: ask)."""
+    return value in _CANONICAL
+
+
+def _finisher(metadata: _Region, country_code: int) -> Finish:
+    """The end of ``parse`` + ``is_valid_number`` + E.164 formatting for one metadata and calling code."""
+    prefix = metadata.prefix.match if metadata.prefix is not None else None
+    main = _main_metadata(country_code)
+    main_prefix = main.prefix.match if main.prefix is not None else None
+    parse_national = metadata.parse_national
+    valid = _validator(country_code)
+    plus_code = f"+{country_code}"
+
+    def finish(nsn: str) -> str | None | object:
+        if len(nsn) < _MIN_NSN:
             return UNSURE
-        assert isinstance(potential, str)
+        if prefix is not None and prefix(nsn) is not None:
+            stripped = parse_national(nsn)
+            if stripped is None:
+                return UNSURE
+            nsn = stripped
+        if len(nsn) > _MAX_NSN:
+            return UNSURE
+        if not valid(nsn):
+            return None
+        e164 = plus_code + nsn
+        _remember(e164, nsn, main_prefix)
+        return e164
+    return finish
+
+
+_FINISH: dict[tuple[int, int], Finish] = {}
+
+
+def _finish_for(metadata: _Region, country_code: int) -> Finish:
+    key = (id(metadata), country_code)
+    found = _FINISH.get(key)
+    if found is None:
+        found = _FINISH[key] = _finisher(metadata, country_code)
+    return found
+
+
+def _country_code(digits: str) -> int | None:
+    """phonenumbers' ``_extract_country_code`` (None where it finds none)."""
+    return _CODES.get(digits[:1]) or _CODES.get(digits[:2]) or _CODES.get(digits[:3])
+
+
+_INTERNATIONAL: dict[int, Finish] = {}
+
+
+def _international(digits: str) -> str | None | object:
+    """Digits after a plus sign or an international dialling prefix (more than two of them)."""
+    code = _country_code(digits)
+    if code is None:
+        return UNSURE
+    finish = _INTERNATIONAL.get(code)
+    if finish is None:
+        finish = _INTERNATIONAL[code] = _finish_for(_main_metadata(code), code)
+    return finish(digits[len(str(code)):])
+
+
+def _national_parser(region: _Region) -> Finish:
+    """Digits without a plus in a default region: an IDD prefix, the region's own code, or national."""
+    idd = region.idd.match
+    code_str = str(region.country_code)
+    finish = _finish_for(region, region.country_code)
+
+    def with_own_code(digits: str) -> str | None | object:
+        potential = region.strip_national_prefix(digits[len(code_str):])
+        if potential is None:
+            return UNSURE
         if ((not region.general_match(digits) and region.general_match(potential))
                 or region.length_result(digits) == _TOO_LONG):
-            code = region.country_code
-            return code, _main_metadata(code), potential
-    return region.country_code, region, digits
+            return _finish_for(_main_metadata(region.country_code), region.country_code)(potential)
+        return finish(digits)
+
+    def national(digits: str) -> str | None | object:
+        found = idd(digits)
+        if found is not None and digits[found.end():found.end() + 1] != "0":
+            rest = digits[found.end():]
+            return _international(rest) if len(rest) > _MIN_NSN else UNSURE
+        if digits.startswith(code_str):
+            return with_own_code(digits)
+        return finish(digits)
+    return national
+
+
+_NATIONAL: dict[str, Finish] = {}
 
 
 def to_e164(value: str, region: str | None) -> str | None | object:
-    """E.164 of ``value`` parsed with ``region`` as phonenumbers would give it, None, or ``UNSURE``."""
+    """E.164 of ``value`` parsed with ``region`` as phonenumbers would give it, None, or ``UNSURE``.
+
+    Only inputs whose parse depends on nothing but their digits and a leading plus are answered:
+    ASCII digits, spaces, ``( ) . -`` and one plus sign before the digits.
+    """
     if len(value) > 64 or not value.isascii():
         return UNSURE
-    if value.isdigit():  # ASCII, so only 0-9
-        digits, plus = value, False
-    elif value[:1] == "+" and value[1:].isdigit():
-        digits, plus = value[1:], True
+    digits = value.replace(" ", "").replace("-", "").replace("(", "").replace(")", "").replace(".", "")
+    if digits.isdigit():  # ASCII, so only 0-9
+        plus = False
+    elif digits[:1] == "+" and digits[1:].isdigit():  # the plus came before every digit
+        digits, plus = digits[1:], True
     else:
-        shape = _SHAPE.fullmatch(value)
-        if shape is None:
-            return UNSURE
-        digits = value.replace(" ", "").replace("(", "").replace(")", "").replace("-", "").replace(".", "")
-        digits, plus = digits.replace("+", ""), bool(shape.group(1))
+        return UNSURE
     if len(digits) < 3:
         return UNSURE
     if plus:
-        parsed = _international(digits)
-    elif region in SUPPORTED_REGIONS:
-        parsed = _national(digits, _REGIONS.get(region) or _region(region))  # type: ignore[arg-type]
-    else:
-        return UNSURE
-    if parsed is UNSURE:
-        return UNSURE
-    code, metadata, nsn = parsed  # type: ignore[misc]
-    if len(nsn) < _MIN_NSN:
-        return UNSURE
-    stripped = metadata.strip_national_prefix(nsn)
-    if stripped is UNSURE:
-        return UNSURE
-    assert isinstance(stripped, str)
-    if metadata.length_result(stripped) in (_POSSIBLE, _TOO_LONG):
-        nsn = stripped
-    if not _MIN_NSN <= len(nsn) <= _MAX_NSN:
-        return UNSURE
-    return f"+{code}{nsn}" if _is_valid(code, nsn) else None
+        return _international(digits)
+    national = _NATIONAL.get(region)  # type: ignore[arg-type]
+    if national is None:
+        if region is None or region not in SUPPORTED_REGIONS:
+            return UNSURE
+        national = _NATIONAL[region] = _national_parser(_region(region))
+    return national(digits)

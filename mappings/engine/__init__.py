@@ -1,0 +1,1 @@
+"""The mapping engine: specs compiled into per-record functions, mappers and mapping sets."""

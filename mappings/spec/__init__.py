@@ -1,0 +1,1 @@
+"""Mapping spec files: YAML with line numbers, the spec models, checking and compilation."""
