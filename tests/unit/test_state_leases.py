@@ -59,10 +59,11 @@ def test_migrations_are_idempotent(target: tuple[str, str | None]) -> None:
     with db.begin() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM crmsync_schema")).scalar() == 1
     applied: list[int] = []
-    step = Migration(2, "test step", lambda conn: applied.append(2))
-    assert migrate(db, (*MIGRATIONS, step)) == 2
-    assert migrate(db, (*MIGRATIONS, step)) == 2
-    assert applied == [2]  # the new step ran exactly once
+    version = MIGRATIONS[-1].version + 1
+    step = Migration(version, "test step", lambda conn: applied.append(version))
+    assert migrate(db, (*MIGRATIONS, step)) == version
+    assert migrate(db, (*MIGRATIONS, step)) == version
+    assert applied == [version]  # the new step ran exactly once
     with pytest.raises(StateStoreError, match="newer"):
         migrate(db, MIGRATIONS)  # the database is now ahead of this code
     db.engine.dispose()
