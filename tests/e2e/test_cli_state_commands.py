@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 from mappings.errors import Reason
+from orchestrator import logging as crmlog
 from orchestrator.cli import main
 from orchestrator.config import load_config
 from orchestrator.state import Finding, QuarantineItem, StateStore
 
 STARTER_ENV = {"SF_CLIENT_ID": "3MVG9xyz", "SF_USERNAME": "integration@acme.example",
                "SF_KEY_FILE": "/etc/crmsync/sf.key", "ERP_DB_PASSWORD": "erp-db-password-1"}
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """main() points structlog at the captured stderr; later tests must not log into a closed file."""
+    crmlog.configure(json=True, level="WARNING")  # seeding logs go to stderr too, never into --json stdout
+    yield
+    structlog.reset_defaults()
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
