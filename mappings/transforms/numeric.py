@@ -147,8 +147,9 @@ _FALSE = (False, 0, "0", "false", "f", "no", "n", "")
 
 
 class BooleanOptions(Options):
-    true: list[Any] = Field(default_factory=lambda: list(_TRUE))  # text compared without case
-    false: list[Any] = Field(default_factory=lambda: list(_FALSE))
+    # YAML reads bare true/false/yes/no keys as booleans, hence *_values names.
+    true_values: list[Any] = Field(default_factory=lambda: list(_TRUE))  # text compared without case
+    false_values: list[Any] = Field(default_factory=lambda: list(_FALSE))
     native_true: Any = True
     native_false: Any = False
 
@@ -159,7 +160,7 @@ def _key(value: Any) -> Any:
 
 def _boolean(options: BooleanOptions, env: BuildEnv) -> Step:
     table: dict[Any, bool] = {}
-    for flag, values in ((True, options.true), (False, options.false)):
+    for flag, values in ((True, options.true_values), (False, options.false_values)):
         for value in values:
             table[(type(_key(value)) is str, _key(value))] = flag
 
