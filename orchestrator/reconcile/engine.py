@@ -72,6 +72,7 @@ class Engine:
     models: dict[str, type[CanonicalModel]] = field(default_factory=lambda: dict(ENTITIES))
     schema_history: SchemaHistory | None = None
     observer: Observer = field(default_factory=Observer)
+    identities: Identities | None = None  # shared with an observer that must resolve references back
 
     def run(self, run_id: str | None = None, findings_path: Path | None = None) -> ReconcileResult:
         now = self.clock()
@@ -81,7 +82,7 @@ class Engine:
         path = findings_path or Path(self.workdir or ".") / f"{self.job.name}-{run_id}.findings.jsonl"
         sink = FindingSink(result, path, self.store, dict(self.job.settings.severity))
         coverage = CoverageCollector.for_job(self.job, self.left, self.right, now)
-        state = _RunState(Identities(), OrphanDetector(), coverage)
+        state = _RunState(self.identities or Identities(), OrphanDetector(), coverage)
         try:
             for entity in result.entities:
                 started = time.perf_counter()
@@ -189,7 +190,7 @@ class _EntityRun:
         settings = self.engine.job.settings
         chosen = settings.compare_fields.get(self.entity)
         left, right = (self._mapped(s) or self.filled[s.system] for s in (self.engine.left, self.engine.right))
-        fields = list(chosen) if chosen else [f for f in self.kinds if f in left and f in right]
+        fields = list(chosen) if chosen else [f for f in self.kinds if _covers(left, f) and _covers(right, f)]
         ignored = set(settings.ignore_fields.get(self.entity, ()))
         refs = getattr(self.model, "__references__", None) or _references(self.entity)
         return tuple(f for f in fields if f not in ignored
@@ -260,6 +261,12 @@ class _EntityRun:
                 return True
         own = ext_key(record.key)
         return any(ext_key(record.get(f)) not in (None, own) for f in EXTERNAL_IDS.get(self.entity, ()))
+
+
+def _covers(mapped: set[str], path: str) -> bool:
+    """Whether ``path`` or a parent of it (``annual_revenue`` for ``annual_revenue.amount``) is mapped."""
+    parts = path.split(".")
+    return any(".".join(parts[:n]) in mapped for n in range(1, len(parts) + 1))
 
 
 def _ref(record: CRecord) -> str:

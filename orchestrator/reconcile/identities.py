@@ -16,8 +16,9 @@ UNRESOLVED = "~unresolved:"
 
 
 class Identities:
-    def __init__(self) -> None:
+    def __init__(self, inverse: bool = False) -> None:
         self._by: dict[tuple[str, str], dict[str, str]] = {}
+        self._inverse: dict[tuple[str, str], dict[str, str]] | None = {} if inverse else None
 
     def known(self, entity: str) -> bool:
         """Whether ``entity`` was reconciled in this run (its references can be compared)."""
@@ -34,6 +35,14 @@ class Identities:
     def _put(self, record: CRecord, entity: str, identity: str) -> None:
         table = self._by.setdefault((record.system, entity), {})
         table[id_key(record.key) or record.key] = identity
+        if self._inverse is not None:
+            self._inverse.setdefault((record.system, entity), {})[identity] = record.key
+
+    def native(self, system: str, entity: str, identity: str) -> str | None:
+        """The native key in ``system`` of the record behind ``identity`` (needs ``inverse=True``)."""
+        if self._inverse is None:
+            raise RuntimeError("Identities(inverse=True) is needed to turn identities back into native keys")
+        return self._inverse.get((system, entity), {}).get(identity)
 
     def __call__(self, system: str, entity: str, native_id: str) -> str | None:
         table = self._by.get((system, entity))

@@ -151,6 +151,18 @@ class SideReader:
         return CRecord(self.side.system, self.entity, key, values, cid, updated, bool(canonical.is_deleted), extras)
 
 
+def reference_fields(mapper: Any) -> dict[str, str]:
+    """canonical reference path -> the native field holding it (from the spec's field mappings)."""
+    canonical_refs: Mapping[str, str] = getattr(mapper, "references", None) or {}
+    out: dict[str, str] = {}
+    for spec_field in getattr(getattr(mapper, "spec", None), "fields", None) or ():
+        paths: tuple[str, ...] = tuple(getattr(spec_field, "canonical_paths", ()))
+        natives: tuple[str, ...] = tuple(getattr(spec_field, "native_paths", ()))
+        if len(paths) == 1 and len(natives) == 1 and paths[0] in canonical_refs:
+            out[paths[0]] = natives[0]
+    return out
+
+
 def _key(mapper: Any, record: Mapping[str, Any], index: int) -> str:
     try:
         key = mapper.native_key(record)
@@ -173,13 +185,7 @@ class _Shape:
     @classmethod
     def of(cls, mapper: Any, spec: StreamSpec | None, side: SideSpec) -> _Shape:
         obj = str(mapper.spec.object)
-        native_refs: Mapping[str, str] = getattr(mapper, "native_references", None) or {}
-        canonical_refs: Mapping[str, str] = getattr(mapper, "references", None) or {}
-        by_entity: dict[str, list[str]] = {}
-        for native_field, entity in native_refs.items():
-            by_entity.setdefault(entity, []).append(native_field)
-        references = {path: fields[0] for path, entity in canonical_refs.items()
-                      if len(fields := by_entity.get(entity, [])) == 1}
+        references = reference_fields(mapper)
         picklists = tuple(f.name for f in spec.fields if f.type == "picklist") if spec else ()
         formulas = {name: fn for (o, name), fn in side.formulas.items() if o == obj}
         sources = native_sources(mapper)

@@ -20,7 +20,6 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Connection
 
-from orchestrator.reconcile import tables as reconcile_tables
 from orchestrator.state import schema
 from orchestrator.state.db import Database, create_schema
 from orchestrator.state.types import StateStoreError
@@ -36,15 +35,21 @@ class Migration:
     apply: Callable[[Connection], None]
 
 
+def _reconcile_tables(conn: Connection) -> None:
+    from orchestrator.reconcile import tables  # imported here: reconcile's tables build on this package
+
+    tables.create(conn)
+
+
 def _baseline(conn: Connection) -> None:
     schema.metadata.create_all(conn, checkfirst=True)
-    reconcile_tables.create(conn)  # migration 2's tables: a new store starts at the latest shape
+    _reconcile_tables(conn)  # migration 2's tables: a new store starts at the latest shape
 
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: runs, checkpoints, leases, xref, quarantine, findings, sync_state", _baseline),
     Migration(2, "reconcile and heal: schema snapshots, key ranges, heal plans, heal journal "
-                 "(orchestrator/reconcile/tables.py)", reconcile_tables.create),
+                 "(orchestrator/reconcile/tables.py)", _reconcile_tables),
 )
 
 

@@ -45,9 +45,8 @@ class FakeMapper:
     def references(self) -> dict[str, str]:
         return {c: e for c, (_, e) in self.refs.items()}
 
-    @property
-    def native_references(self) -> dict[str, str]:
-        return {n: e for n, e in self.refs.values()}
+    def __post_init__(self) -> None:
+        self.spec.fields = self.spec.fields + [FieldMapping(canonical=c, native=n) for c, (n, _) in self.refs.items()]
 
     def native_key(self, record: Mapping[str, Any]) -> str:
         return str(record[self.spec.key])
@@ -55,6 +54,8 @@ class FakeMapper:
     def to_canonical(self, record: Mapping[str, Any], ctx: Any) -> CanonicalModel:
         flat: dict[str, Any] = {}
         for f in self.spec.fields:
+            if f.canonical_paths[0] in self.refs:
+                continue
             value = record.get(f.native_paths[0])
             flat[f.canonical_paths[0]] = None if value == "" else value
         for path, (native, entity) in self.refs.items():
