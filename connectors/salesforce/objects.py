@@ -149,21 +149,21 @@ class SObject:
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+_PAIRS = [a + b for a in _BASE62 for b in _BASE62]  # 62**2 = 3844 two-digit strings: id_for is hot
 _ID_RE = re.compile(r"^[0-9A-Za-z]{15}(?:[A-Za-z0-5]{3})?$")
 INSTANCE = "8d"
 """Characters 4-5 of generated ids (the pod/instance part); character 6 is reserved and always 0."""
 MAX_ID_NUMBER = 62**9 - 1
 
 
+_UPPER_FLAGS = str.maketrans({**{c: "0" for c in _BASE62}, **{c: "1" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}})
+
+
 def _suffix(id15: str) -> str:
-    out = []
-    for chunk in range(3):
-        bits = 0
-        for pos in range(5):
-            if "A" <= id15[chunk * 5 + pos] <= "Z":
-                bits |= 1 << pos
-        out.append(_SUFFIX[bits])
-    return "".join(out)
+    """The case-safe suffix: per 5-character chunk, a bit per upper-case letter (first character = bit 0)."""
+    flags = id15.translate(_UPPER_FLAGS)
+    return (_SUFFIX[int(flags[4::-1], 2)] + _SUFFIX[int(flags[9:4:-1], 2)]
+            + _SUFFIX[int(flags[14:9:-1], 2)])
 
 
 def is_valid_id(sfid: str) -> bool:
@@ -209,11 +209,11 @@ def id_for(prefix: str, n: int) -> str:
     """The 18-character id number ``n`` of the object with key ``prefix``; string order follows ``n``."""
     if len(prefix) != 3 or not 0 <= n <= MAX_ID_NUMBER:
         raise ValueError(f"bad id request: prefix={prefix!r} n={n}")
-    digits = []
-    for _ in range(9):
-        n, rem = divmod(n, 62)
-        digits.append(_BASE62[rem])
-    base = prefix + INSTANCE + "0" + "".join(reversed(digits))
+    n, p4 = divmod(n, 3844)
+    n, p3 = divmod(n, 3844)
+    n, p2 = divmod(n, 3844)
+    n, p1 = divmod(n, 3844)
+    base = prefix + INSTANCE + "0" + _BASE62[n] + _PAIRS[p1] + _PAIRS[p2] + _PAIRS[p3] + _PAIRS[p4]
     return base + _suffix(base)
 
 
@@ -482,6 +482,12 @@ def _address(prefix: str, label: str) -> list[SField]:
     return [*parts, whole]
 
 
+def _currency() -> SField:
+    # Present on every object of a multi-currency org; the demo org trades in EUR, GBP and USD.
+    return _pick("CurrencyIsoCode", CURRENCIES, default="EUR", label="Currency ISO Code", nillable=False,
+                 restricted_picklist=True, length=3)
+
+
 def _person_name(required_last: bool = True) -> list[SField]:
     return [
         _s("LastName", 80, nillable=not required_last, compound_field_name="Name"),
@@ -521,6 +527,7 @@ TIME_ZONES = ("Europe/Madrid", "Europe/Berlin", "Europe/Paris", "Europe/London",
               "America/New_York", "America/Chicago", "America/Los_Angeles", "GMT")
 LOCALES = ("es_ES", "de_DE", "fr_FR", "en_GB", "it_IT", "nl_NL", "en_US")
 LANGUAGES = ("en_US", "de", "es", "fr", "it", "nl_NL")
+CURRENCIES = ("EUR", "GBP", "USD", "CHF")
 GROUP_TYPES = ("Regular", "Role", "RoleAndSubordinates", "Organization", "Queue", "Manager",
                "ManagerAndSubordinatesInternal", "AllCustomerPortal", "PRMOrganization")
 
@@ -542,7 +549,7 @@ def _account() -> SObject:
         _pick("Ownership", ("Public", "Private", "Subsidiary", "Other")),
         _s("TickerSymbol", 20), _s("Description", 32000, type="textarea", label="Account Description"),
         _pick("Rating", RATINGS, label="Account Rating"), _s("Site", 80, label="Account Site"),
-        _owner(children="Accounts"), *_audit_fields(),
+        _currency(), _owner(children="Accounts"), *_audit_fields(),
         _ro(_f("LastActivityDate", "date")), _pick("AccountSource", SOURCES),
         _s("ERP_Customer_No__c", 10, label="ERP Customer No", external_id=True, unique=True, id_lookup=True),
         _s("VAT_Number__c", 20, label="VAT Number"),
@@ -563,7 +570,7 @@ def _contact() -> SObject:
         _s("Email", 80, type="email", id_lookup=True), _s("Title", 128), _s("Department", 80),
         _s("AssistantName", 40, label="Assistant's Name"), _pick("LeadSource", SOURCES),
         _f("Birthdate", "date"), _s("Description", 32000, type="textarea", label="Contact Description"),
-        _owner(children="Contacts"), _bool("HasOptedOutOfEmail", label="Email Opt Out"),
+        _currency(), _owner(children="Contacts"), _bool("HasOptedOutOfEmail", label="Email Opt Out"),
         _bool("DoNotCall"), *_audit_fields(), _ro(_f("LastActivityDate", "date")),
         _ro(_s("EmailBouncedReason", 255)), _ro(_f("EmailBouncedDate", "datetime")),
         _s("ERP_Contact_No__c", 10, label="ERP Contact No", external_id=True, unique=True, id_lookup=True),
@@ -581,7 +588,7 @@ def _lead() -> SObject:
         _pick("Status", LEAD_STATUSES, default="Open - Not Contacted", nillable=False, restricted_picklist=True),
         _pick("Industry", INDUSTRIES), _pick("Rating", RATINGS),
         _num("AnnualRevenue", "currency", 18, 0), _num("NumberOfEmployees", "int", 8, label="Employees"),
-        _owner(("Group", "User"), children="Leads"),
+        _currency(), _owner(("Group", "User"), children="Leads"),
         _bool("HasOptedOutOfEmail", label="Email Opt Out"), _ro(_bool("IsConverted", label="Converted")),
         _ro(_f("ConvertedDate", "date")),
         _ro(_ref("ConvertedAccountId", ["Account"], "ConvertedAccount", "ConvertedLeads")),
@@ -611,7 +618,7 @@ def _opportunity() -> SObject:
                   nillable=False, restricted_picklist=True)),
         _pick("ForecastCategoryName", ("Omitted", "Pipeline", "Best Case", "Commit", "Closed"),
               label="Forecast Category", restricted_picklist=True),
-        _owner(children="Opportunities"), *_audit_fields(), _ro(_f("LastActivityDate", "date")),
+        _currency(), _owner(children="Opportunities"), *_audit_fields(), _ro(_f("LastActivityDate", "date")),
         _ro(_num("FiscalQuarter", "int", 11)), _ro(_num("FiscalYear", "int", 11)),
         _ro(_s("Fiscal", 6, label="Fiscal Period")),
         _s("ERP_Order_No__c", 12, label="ERP Order No", external_id=True, unique=True, id_lookup=True),
