@@ -202,6 +202,8 @@ class _Compiler:
         return steps
 
     def _check_arity(self, at: KeyPath, steps: tuple[Step, ...], inputs: int, outputs: int, side: str) -> None:
+        if not steps and inputs == outputs:
+            return  # values pass through, one for one
         given = steps[0].inputs if steps else 1
         if inputs > 1 and given != inputs:
             raise self.fail(at, f"{inputs} {side} fields need a first transform that takes {inputs} values "

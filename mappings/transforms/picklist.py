@@ -33,6 +33,7 @@ class ValueMapOptions(Options):
     on_unknown: Literal["reject", "other", "keep"] = "reject"
     ignore_case: bool = False
     reverse: dict[Any, Any] = Field(default_factory=dict)  # canonical -> native, where not the first listed
+    default: Any = None  # canonical value for natives not in the table (instead of on_unknown), one way
 
 
 def _fold(value: Any, ignore_case: bool) -> Any:
@@ -66,6 +67,7 @@ def _value_map(options: ValueMapOptions, env: BuildEnv) -> Step:
     other = _other_member(env) if options.on_unknown == "other" else None
     preferred = _preferred(options)
     keep_raw = other is not None
+    fallback = options.default
 
     def value_map(value: Any) -> Any:
         try:
@@ -73,6 +75,8 @@ def _value_map(options: ValueMapOptions, env: BuildEnv) -> Step:
         except TypeError:
             found = _MISSING
         if found is _MISSING:
+            if fallback is not None:
+                return fallback
             if other is not None:
                 return Raw(str(value), other)
             if options.on_unknown == "keep":
