@@ -32,6 +32,7 @@ from orchestrator.reconcile.detectors import (
     missing,
     picklist,
     queue_owner,
+    value_checks,
 )
 from orchestrator.reconcile.detectors.duplicates import DuplicateDetector
 from orchestrator.reconcile.detectors.orphans import REF_PREFIX, OrphanDetector
@@ -39,7 +40,7 @@ from orchestrator.reconcile.fieldkinds import field_kinds
 from orchestrator.reconcile.finding import Finding
 from orchestrator.reconcile.identities import UNRESOLVED, Identities
 from orchestrator.reconcile.job import JobSpec
-from orchestrator.reconcile.keys import EXTERNAL_IDS, cascade, ext_key
+from orchestrator.reconcile.keys import EXTERNAL_IDS, LINK, cascade, ext_key
 from orchestrator.reconcile.matching import Matcher, Side, Unmatched
 from orchestrator.reconcile.normalise import Normalisers, id_key
 from orchestrator.reconcile.observer import Observer
@@ -51,10 +52,6 @@ from orchestrator.reconcile.sides import SALVAGED, SideReader, SideSpec, XrefSou
 from orchestrator.reconcile.sink import FindingSink
 
 log = structlog.get_logger(__name__)
-
-QUEUE_OWNED = frozenset({"Lead", "Activity"})
-"""Entities a queue may own (Lead and Case assignment rules); elsewhere a queue owner is a finding."""
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -84,6 +81,8 @@ class Engine:
         coverage = CoverageCollector.for_job(self.job, self.left, self.right, now)
         state = _RunState(self.identities or Identities(), OrphanDetector(), coverage)
         try:
+            if "User" not in result.entities:
+                self._learn_owners(state)
             for entity in result.entities:
                 started = time.perf_counter()
                 _EntityRun(self, entity, now, state, result, sink).run()
@@ -99,6 +98,17 @@ class Engine:
         log.info("reconcile.finished", job=self.job.name, run_id=run_id, findings=result.total,
                  new=result.delta.get("new", 0), resolved=result.delta.get("resolved", 0))
         return result
+
+
+    def _learn_owners(self, state: _RunState) -> None:
+        """Who owns what is checked against each system's users, even when users are not reconciled."""
+        for side in (self.left, self.right):
+            if not side.mappers("User"):
+                continue
+            reader = SideReader(side, "User", XrefSource(self.store), state.identities)
+            for batch in reader.batches():
+                for record in batch.records:
+                    _learn_owner(state.owners, record)
 
 
 @dataclass(slots=True)
@@ -121,10 +131,9 @@ class _EntityRun:
         self.ctx = EntityContext(
             job=job.name, entity=entity, left=engine.left.system, right=engine.right.system,
             normalisers=Normalisers(self.kinds, settings.normalise), compared=(), now=now, lag=job.lag,
-            history=engine.history, owners=state.owners,
-            queue_allowed=frozenset({engine.left.system, engine.right.system}) if entity in QUEUE_OWNED
-            else frozenset())
-        self.matcher = Matcher(entity, cascade(entity, job.match), buckets=settings.buckets,
+            history=engine.history, owners=state.owners)
+        holders = [side.system for side in (engine.left, engine.right) if entity in side.links]
+        self.matcher = Matcher(entity, cascade(entity, job.match, holders), buckets=settings.buckets,
                                max_in_memory=settings.max_in_memory, workdir=engine.workdir)
         self.duplicates = {side.system: DuplicateDetector(side.system, entity, settings.duplicates, settings.buckets,
                                                           settings.max_in_memory, engine.workdir)
@@ -173,7 +182,7 @@ class _EntityRun:
             filled.update(k for k, v in record.values.items() if v is not None and k not in filled)
             found = [*picklist.check(record, self.ctx, self.domains.get(record.system)),
                      *formula.check(record, self.ctx), *queue_owner.check(record, self.ctx),
-                     *inactive_owner.check(record, self.ctx)]
+                     *inactive_owner.check(record, self.ctx), *value_checks.check(record, self.ctx)]
             self.sink.extend(found)
             self.engine.observer.record(record, found)
             if self.entity == "User":
@@ -253,7 +262,7 @@ class _EntityRun:
 
     def _expected(self, record: CRecord) -> bool:
         """Whether the other system should hold this record ("linked": it carries a link there)."""
-        if self.engine.job.settings.expect.get(self.entity, "linked") == "all":
+        if self.engine.job.settings.expect.get(self.entity, "linked") == "all" or record.native.get(LINK):
             return True
         if record.canonical_id and self.engine.store is not None:
             other = self.ctx.other(record.system)

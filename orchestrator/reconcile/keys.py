@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from orchestrator.reconcile.normalise import id_key
 from orchestrator.reconcile.records import CRecord
+
+LINK = "link"
+"""``CRecord.native`` key of the value a record holds of its counterpart's native key."""
 
 EXTERNAL_IDS: dict[str, tuple[str, ...]] = {
     "Account": ("account_number",),
@@ -95,12 +99,16 @@ def component(record: CRecord, path: str) -> str | None:
 class MatchRule:
     """One step of the matching cascade; ``fields`` are canonical paths whose keys must all be present."""
 
-    name: str  # xref, external_id:<field>, natural:<a+b>
+    name: str  # xref, link:<system>, external_id:<field>, natural:<a+b>
     fields: tuple[str, ...] = ()
+    holder: str | None = None  # link rules: the system whose records hold the other system's key
 
     def key(self, record: CRecord) -> str | None:
         if self.name == "xref":
             return record.canonical_id
+        if self.holder is not None:  # the holder's link value meets the other system's own key
+            value = record.native.get(LINK) if record.system == self.holder else record.key
+            return id_key(value)
         parts = []
         for path in self.fields:
             part = component(record, path)
@@ -110,9 +118,12 @@ class MatchRule:
         return "\x1f".join(parts)
 
 
-def cascade(entity: str, natural: Mapping[str, Sequence[Any]] | None = None) -> list[MatchRule]:
-    """The rules for an entity in order: ID cross-reference, external ids, then natural keys."""
+def cascade(entity: str, natural: Mapping[str, Sequence[Any]] | None = None,
+            link_holders: Sequence[str] = ()) -> list[MatchRule]:
+    """The rules for an entity in order: ID cross-reference, links (a system's field holding the other's
+    key, like the ERP's sf_account_id), external ids, then natural keys."""
     rules = [MatchRule("xref")]
+    rules += [MatchRule(f"link:{system}", holder=system) for system in link_holders]
     rules += [MatchRule(f"external_id:{f}", (f,)) for f in EXTERNAL_IDS.get(entity, ())]
     for fields in natural_rules(entity, natural):
         rules.append(MatchRule("natural:" + "+".join(fields), fields))

@@ -50,6 +50,9 @@ class NormaliseConfig(BaseModel):
     datetime_precision: Literal["second", "millisecond", "microsecond"] = "second"
     decimal_scale: dict[str, int] = Field(default_factory=dict)  # field -> declared scale (reference #10)
     fields: dict[str, RuleName] = Field(default_factory=dict)  # field -> rule, overriding the kind's rule
+    equivalents: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """field -> value -> the value it counts as: two vocabularies for one thing (a CRM industry and the
+    ERP's coarser sector label) compared in the coarser one. Matched case-insensitively."""
 
 
 def _absent(value: Any, cfg: NormaliseConfig) -> bool:
@@ -188,6 +191,14 @@ def enum(value: Any, cfg: NormaliseConfig) -> str | None:
     return text(value.value if isinstance(value, Enum) else value, cfg, fold=True)
 
 
+def _equivalent(table: Mapping[str, str], rule: Normaliser, value: Any) -> Any:
+    if isinstance(value, Enum):
+        value = value.value
+    if isinstance(value, str):
+        value = table.get(value.strip().casefold(), value)
+    return rule(value)
+
+
 RULES: dict[str, Callable[..., Any]] = {
     "exact": exact, "text": text, "text_cs": partial(text, fold=False), "text_ci": partial(text, fold=True),
     "email": email, "phone": phone, "country": country, "currency": currency, "decimal": decimal, "integer": integer,
@@ -216,8 +227,13 @@ class Normalisers:
         name: str = self.config.fields.get(path) or _BY_KIND.get(kind, "text")
         function = RULES[name]
         if name == "decimal" and path in self.config.decimal_scale:
-            return partial(function, cfg=self.config, scale=self.config.decimal_scale[path])
-        return partial(function, cfg=self.config)
+            rule: Normaliser = partial(function, cfg=self.config, scale=self.config.decimal_scale[path])
+        else:
+            rule = partial(function, cfg=self.config)
+        table = self.config.equivalents.get(path)
+        if table:
+            return partial(_equivalent, {k.strip().casefold(): v for k, v in table.items()}, rule)
+        return rule
 
     def __call__(self, path: str, value: Any) -> Any:
         rule = self.rules.get(path)

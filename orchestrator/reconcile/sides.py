@@ -27,6 +27,7 @@ from orchestrator.reconcile.detectors.orphans import REF_PREFIX
 from orchestrator.reconcile.detectors.picklist import PICKLIST_PREFIX
 from orchestrator.reconcile.detectors.queue_owner import OWNER
 from orchestrator.reconcile.fieldkinds import flatten
+from orchestrator.reconcile.keys import EXTERNAL_IDS, LINK
 from orchestrator.reconcile.records import CRecord, Rejection
 from orchestrator.reconcile.salvage import native_sources, salvage
 
@@ -63,6 +64,8 @@ class SideSpec:
     timezone: str = "UTC"
     connector_type: str = ""
     formulas: Mapping[tuple[str, str], Formula] = field(default_factory=dict)  # (object, field) -> evaluator
+    links: Mapping[str, str] = field(default_factory=dict)  # entity -> native field holding the other's key
+    describe: Mapping[str, StreamSpec] | None = None  # what discover() would say, when given instead
     _specs: dict[str, StreamSpec] | None = None
 
     def mappers(self, entity: str) -> list[Any]:
@@ -79,7 +82,8 @@ class SideSpec:
     def stream_specs(self) -> dict[str, StreamSpec]:
         """The connector's discovered streams, once per run."""
         if self._specs is None:
-            self._specs = {s.name: s for s in self.connector.discover()}
+            self._specs = dict(self.describe) if self.describe is not None else {
+                s.name: s for s in self.connector.discover()}
         return self._specs
 
 
@@ -104,7 +108,7 @@ class SideReader:
     def batches(self) -> Iterator[SideBatch]:
         for mapper in self.side.mappers(self.entity):
             spec = self.side.stream_specs().get(str(mapper.spec.object))
-            shape = _Shape.of(mapper, spec, self.side)
+            shape = _Shape.of(mapper, spec, self.side, self.entity)
             for batch in self.side.connector.read(shape.obj):
                 yield self._convert(mapper, shape, batch.records, batch.tombstones)
 
@@ -128,7 +132,9 @@ class SideReader:
                 record.native[SALVAGED] = tuple(r.field for r in rejection.reasons)
                 out.append(record)
         for key in tombstones:
-            out.append(CRecord(self.side.system, self.entity, str(key), {}, cids.get(str(key)), deleted=True))
+            # A tombstone is only a key; where the key is also the record's external id, say so for matching.
+            values = {path: str(key) for path in shape.key_ids}
+            out.append(CRecord(self.side.system, self.entity, str(key), values, cids.get(str(key)), deleted=True))
         return SideBatch(out, rejections)
 
     def _context(self) -> Any:
@@ -181,15 +187,20 @@ class _Shape:
     picklists: tuple[str, ...]
     formulas: dict[str, Formula]
     sources: dict[str, list[str]]  # canonical path -> native fields, where the mapping says
+    link: str | None  # native field holding the other system's key
+    key_ids: tuple[str, ...]  # external-id paths mapped straight from the native key
 
     @classmethod
-    def of(cls, mapper: Any, spec: StreamSpec | None, side: SideSpec) -> _Shape:
+    def of(cls, mapper: Any, spec: StreamSpec | None, side: SideSpec, entity: str) -> _Shape:
         obj = str(mapper.spec.object)
         references = reference_fields(mapper)
         picklists = tuple(f.name for f in spec.fields if f.type == "picklist") if spec else ()
         formulas = {name: fn for (o, name), fn in side.formulas.items() if o == obj}
         sources = native_sources(mapper)
-        return cls(obj, references.get(OWNER), references, picklists, formulas, sources)
+        key_fields = tuple(getattr(mapper.spec, "key_fields", ()))
+        key_ids = tuple(p for p in EXTERNAL_IDS.get(entity, ()) if tuple(sources.get(p, ())) == key_fields)
+        return cls(obj, references.get(OWNER), references, picklists, formulas, sources, side.links.get(entity),
+                   key_ids)
 
     def extras(self, native: Mapping[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -205,6 +216,8 @@ class _Shape:
                 out[FORMULA_PREFIX + name] = (native[name], formula(native))
         if native.get("MasterRecordId"):
             out[MASTER] = native["MasterRecordId"]
+        if self.link and native.get(self.link) not in (None, ""):
+            out[LINK] = native[self.link]
         return out
 
     def native_value(self, native: Mapping[str, Any], path: str) -> Any:

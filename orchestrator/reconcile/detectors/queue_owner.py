@@ -6,7 +6,7 @@ integration writing the wrong kind of id, and breaks reports and sharing (refere
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from orchestrator.reconcile.codes import FindingCode
 from orchestrator.reconcile.context import EntityContext
@@ -18,13 +18,26 @@ QUEUE_PREFIX = "00G"
 OWNER = "owner_id"
 
 
+def _new_lead(record: CRecord) -> bool:
+    status = record.get("status")
+    return str(getattr(status, "value", status)) == "open"
+
+
+QUEUE_OWNED: dict[str, Callable[[CRecord], bool]] = {
+    "Lead": _new_lead,  # assignment rules park new, untouched leads in a queue: that is how it should be
+    "Activity": lambda record: True,
+}
+"""Where a queue owner is expected, and for which records."""
+
+
 def owner_key(record: CRecord) -> str | None:
     """The owner id as the system wrote it (native), else the canonical owner id."""
     return id_key(record.native.get(OWNER) or record.get(OWNER))
 
 
 def check(record: CRecord, ctx: EntityContext) -> Iterator[Finding]:
-    if record.deleted or record.system in ctx.queue_allowed:
+    allowed = QUEUE_OWNED.get(record.entity)
+    if record.deleted or record.system in ctx.queue_allowed or (allowed is not None and allowed(record)):
         return
     owner = owner_key(record)
     if owner is None:
