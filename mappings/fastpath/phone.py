@@ -216,6 +216,8 @@ def _finisher(metadata: _Region, country_code: int) -> Finish:
     main_prefix = main.prefix.match if main.prefix is not None else None
     parse_national = metadata.parse_national
     valid = _validator(country_code)
+    single = len(COUNTRY_CODE_TO_REGION_CODE[country_code]) == 1
+    patterns = [main.valid_pattern(n).match for n in range(_MAX_NSN + 1)] if single else []
     plus_code = f"+{country_code}"
 
     def finish(nsn: str) -> str | None | object:
@@ -228,7 +230,7 @@ def _finisher(metadata: _Region, country_code: int) -> Finish:
             nsn = stripped
         if len(nsn) > _MAX_NSN:
             return UNSURE
-        if not valid(nsn):
+        if not (patterns[len(nsn)](nsn) is not None if single else valid(nsn)):
             return None
         e164 = plus_code + nsn
         _remember(e164, nsn, main_prefix)

@@ -8,16 +8,20 @@ import phonenumbers
 from pydantic import field_validator
 
 from mappings import reasons, validation
+from mappings.fastpath import email as fast_email
+from mappings.fastpath import phone as fast_phone
 from mappings.transforms.base import BuildEnv, Options, Step, TransformDef, TransformError
 
 
 def _email(options: Any, env: BuildEnv) -> Step:
-    normalise = validation.normalise_email
+    fast, unsure, reference = fast_email.normalise, fast_email.UNSURE, validation.reference_normalise_email
 
-    def email(value: Any) -> Any:
+    def email(value: Any) -> Any:  # validation.normalise_email, unrolled: this runs for every record
         if type(value) is not str:
             raise TransformError(reasons.INVALID_EMAIL, "expected text")
-        found = normalise(value.strip())
+        found = fast(value)
+        if found is unsure:
+            found = reference(value.strip())
         if found is None:
             raise TransformError(reasons.INVALID_EMAIL)
         return found
@@ -45,15 +49,17 @@ class PhoneOptions(Options):
 
 def _phone(options: PhoneOptions, env: BuildEnv) -> Step:
     region = options.region or env.phone_region
-    normalise = validation.normalise_phone
+    fast, unsure, reference = fast_phone.to_e164, fast_phone.UNSURE, validation.reference_normalise_phone
 
-    def phone(value: Any) -> Any:
+    def phone(value: Any) -> Any:  # validation.normalise_phone, unrolled: this runs for every record
         if type(value) is not str:
             if isinstance(value, int) and not isinstance(value, bool):
                 value = str(value)
             else:
                 raise TransformError(reasons.UNPARSEABLE_PHONE, "expected text")
-        found = normalise(value.strip(), region)
+        found = fast(value, region)
+        if found is unsure:
+            found = reference(value.strip(), region)
         if found is None:
             raise TransformError(reasons.UNPARSEABLE_PHONE)
         return found

@@ -63,7 +63,7 @@ def _datetime(options: DatetimeOptions, env: BuildEnv) -> Step:
     scale = {"seconds": 1.0, "milliseconds": 1000.0, None: None}[options.epoch]
     parse = datetime.fromisoformat
 
-    def to_utc(value: Any, zone: tzinfo) -> datetime:
+    def to_utc(value: Any, zone: tzinfo | None) -> datetime:
         if type(value) is str:  # the common case first: ISO or Salesforce text
             try:
                 parsed = parse(value)
@@ -71,17 +71,19 @@ def _datetime(options: DatetimeOptions, env: BuildEnv) -> Step:
                 parsed = _parse_datetime(value, scale)
         else:
             parsed = _parse_datetime(value, scale)
+        if parsed.tzinfo is UTC:
+            return parsed
         if parsed.tzinfo is None or parsed.utcoffset() is None:
             parsed = parsed.replace(tzinfo=zone)
-        elif parsed.tzinfo is UTC:
-            return parsed
         try:
             return parsed.astimezone(UTC)
         except OverflowError as exc:
             raise TransformError(reasons.INVALID_DATE, "out of range") from exc
 
     if fixed is not None:
-        return Step(lambda value: to_utc(value, fixed))
+        def in_zone(value: Any) -> datetime:
+            return to_utc(value, fixed)
+        return Step(in_zone)
     return Step(lambda value, ctx: to_utc(value, ctx.tzinfo), context=True)
 
 
