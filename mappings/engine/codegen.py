@@ -15,7 +15,7 @@ from typing import Any
 from mappings.errors import Reason
 from mappings.reasons import REQUIRED_MISSING
 from mappings.spec.compile import CompiledSpec, FieldPlan
-from mappings.transforms.base import Step, TransformError
+from mappings.transforms.base import FieldInfo, Step, TransformError
 from mappings.transforms.picklist import Raw
 
 ForwardFn = Callable[[Any, Any], tuple[dict[str, Any], "list[Reason] | None"]]
@@ -129,10 +129,8 @@ def forward_function(compiled: CompiledSpec) -> tuple[ForwardFn, str]:
     for plan in compiled.fields:
         if plan.forward is not None:
             _forward_field(src, plan, groups, compiled.spec.options.empty_as_null)
-    for top, components in _groups(compiled).items():
-        var = groups[top]
-        test = " or ".join(f"{var}[{c!r}] is not None" for c in components)
-        src.add(1, f"data[{top!r}] = {var} if ({test}) else None")
+    for top, var in groups.items():
+        src.add(1, f"if {var}: data[{top!r}] = {var}")
     src.add(1, "return data, failed")
     fn, text = src.compile("to_canonical")
     return fn, text
@@ -178,16 +176,22 @@ def _forward_field(src: _Source, plan: FieldPlan, groups: dict[str, str], empty_
         src.add(1, "if type(v) is Raw:")
         src.add(2, f"{raw_target} = str(v)")
         src.add(2, "v = v.canonical")
-        src.add(1, "else:")
-        src.add(2, f"{raw_target} = None")
     if len(targets) == 1:
-        src.add(1, f"{targets[0]} = v")
+        _write(src, 1, targets[0], "v", plan.canonicals[0])
         return
     src.add(1, f"if v is None: v = {(None,) * len(targets)!r}")
-    src.add(1, ", ".join(targets) + " = v")
-    if plan.required:
-        for target, info in zip(targets, plan.canonicals, strict=True):
-            src.add(1, f"if {target} is None: failed = _missing(failed, {info.path!r})")
+    for i, (target, info) in enumerate(zip(targets, plan.canonicals, strict=True)):
+        _write(src, 1, target, f"v[{i}]", info)
+        if plan.required:
+            src.add(1, f"if v[{i}] is None: failed = _missing(failed, {info.path!r})")
+
+
+def _write(src: _Source, indent: int, target: str, value: str, info: FieldInfo) -> None:
+    """Nulls of optional (or required) fields are left out: pydantic applies the default, or says missing."""
+    if info.omit_none:
+        src.add(indent, f"if {value} is not None: {target} = {value}")
+    else:
+        src.add(indent, f"{target} = {value}")
 
 
 def inverse_function(compiled: CompiledSpec) -> tuple[InverseFn, str]:

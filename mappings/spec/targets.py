@@ -48,10 +48,13 @@ def resolve(model: type[BaseModel], path: str) -> FieldInfo:
             if not _is_model(annotation):
                 raise ValueError(f"canonical field {'.'.join(parts[:depth + 1])!r} has no sub-fields")
             current = annotation
+    info = current.model_fields[parts[-1]]
+    nullable = type(None) in get_args(info.annotation)
+    omit_none = nullable or info.is_required()
     leaf = parts[-1]
     if depth == 0 and leaf == "id":
         raise ValueError("the canonical id is assigned by the orchestrator's cross-reference, not mapped")
     enum = annotation if isinstance(annotation, type) and issubclass(annotation, Enum) else None
     raw = f"{leaf}_raw" if enum is not None and f"{leaf}_raw" in current.model_fields else None
     raw_path = ".".join([*parts[:-1], raw]) if raw else None
-    return FieldInfo(path=path, annotation=annotation, enum=enum, raw_field=raw_path)
+    return FieldInfo(path=path, annotation=annotation, enum=enum, raw_field=raw_path, omit_none=omit_none)

@@ -67,6 +67,7 @@ class FieldInfo:
     annotation: Any  # the field's type with Optional/Annotated peeled off
     enum: type | None = None  # the Enum class for picklist fields
     raw_field: str | None = None  # sibling ``<name>_raw`` field when the model has one
+    omit_none: bool = False  # null means "not given": nullable, or required without a default
 
 
 @dataclass(frozen=True, slots=True)
