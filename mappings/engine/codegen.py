@@ -80,7 +80,8 @@ class _Source:
     def steps(self, indent: int, steps: tuple[Step, ...]) -> None:
         for step in steps:
             if step.inline is not None:
-                call = step.inline
+                call = step.inline.replace("{fn}", self.bind("step", step.fn)) if "{fn}" in step.inline \
+                    else step.inline
             else:
                 fn = self.bind("step", step.fn)
                 call = f"{fn}(v, ctx)" if step.context else f"{fn}(v)"

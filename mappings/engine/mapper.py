@@ -64,10 +64,10 @@ class Mapper:
         self._key = self._key_function(compiled)
 
     @classmethod
-    def load(cls, path: Path, registry: CanonicalRegistry | None = None,
+    def load(cls, path: Path | str, registry: CanonicalRegistry | None = None,
              transforms: TransformRegistry | None = None) -> Mapper:
         """Load and compile one spec file (MappingSpecError naming file, line and key)."""
-        return cls(load_spec(path, registry or CanonicalRegistry(), transforms or TransformRegistry.builtin()))
+        return cls(load_spec(Path(path), registry or CanonicalRegistry(), transforms or TransformRegistry.builtin()))
 
     def __repr__(self) -> str:
         return f"Mapper({self.spec.system_type}:{self.spec.object} -> {self.spec.entity})"

@@ -37,7 +37,7 @@ class MappingSet:
             self._by_object[mapper.spec.object] = mapper
 
     @classmethod
-    def load(cls, directory: Path, registry: CanonicalRegistry | None = None,
+    def load(cls, directory: Path | str, registry: CanonicalRegistry | None = None,
              transforms: TransformRegistry | None = None) -> MappingSet:
         """Load every spec of ``directory``; the first error stops the load (MappingSpecError)."""
         registry = registry or CanonicalRegistry()

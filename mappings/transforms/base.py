@@ -56,7 +56,9 @@ class Step:
     null_safe: bool = False
     inputs: int = 1
     outputs: int = 1
-    inline: str | None = None  # the same operation as a Python expression of ``v`` (hot built-ins only)
+    # The same operation as a Python expression of ``v`` for the generated code (hot built-ins only);
+    # ``{fn}`` stands for ``fn``.
+    inline: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -176,7 +176,8 @@ def _boolean(options: BooleanOptions, env: BuildEnv) -> Step:
         if found is None:
             raise TransformError(reasons.INVALID_VALUE, "expected a yes/no flag")
         return found
-    return Step(boolean)
+    bools_map_to_themselves = table.get((False, True)) is True and table.get((False, False)) is False
+    return Step(boolean, inline="(v if type(v) is bool else {fn}(v))" if bools_map_to_themselves else None)
 
 
 def _boolean_inverse(options: BooleanOptions, env: BuildEnv) -> Step:

@@ -13,14 +13,20 @@ class ValueOptions(Options):
     value: Any
 
 
+def _literal(value: Any) -> str | None:
+    """``value`` as Python source when it is a plain literal (so generated code can inline it)."""
+    return repr(value) if value is None or type(value) in (bool, int, str) else None
+
+
 def _default(options: ValueOptions, env: BuildEnv) -> Step:
-    fallback = options.value
-    return Step(lambda value: fallback if value is None else value, null_safe=True)
+    fallback, literal = options.value, _literal(options.value)
+    inline = f"({literal} if v is None else v)" if literal is not None else None
+    return Step(lambda value: fallback if value is None else value, null_safe=True, inline=inline)
 
 
 def _constant(options: ValueOptions, env: BuildEnv) -> Step:
     fixed = options.value
-    return Step(lambda value: fixed, null_safe=True)
+    return Step(lambda value: fixed, null_safe=True, inline=_literal(fixed))
 
 
 def _arity(env: BuildEnv) -> int:
