@@ -109,8 +109,8 @@ class SandboxApp:
             return Response(err.status, err.body())
         except SoapFault as err:
             return Response(500, err.body(), content_type="text/xml; charset=utf-8")
-        except Exception:
-            log.exception("sandbox.request.failed", method=request.method, path=request.path)
+        except Exception as exc:  # the type only: messages and locals may carry record values
+            log.error("sandbox.request.failed", method=request.method, path=request.path, error=type(exc).__name__)
             return Response(500, orjson.dumps([{"errorCode": "UNKNOWN_EXCEPTION",
                                                 "message": "An unexpected error occurred. Please include this "
                                                            "ErrorId if you contact support: sandbox"}]))

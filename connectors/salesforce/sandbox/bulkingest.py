@@ -194,7 +194,7 @@ class BulkIngestJobs:
             bad.writerow(["sf__Id", "sf__Error", *header])
             chunk: list[list[str]] = []
             for row in reader:
-                if not any(cell for cell in row):
+                if not row:  # a blank line, not a record
                     continue
                 chunk.append(row)
                 if len(chunk) == CHUNK:

@@ -157,7 +157,9 @@ def retrieve(ctx: Context, call: Call) -> Response:
     if len(ids) > 2000:
         raise _too_many()
     normalized = [to_18(i) if is_valid_id(i) else "" for i in ids]
-    return Response(200, orjson.dumps(fetch_records(ctx, obj, normalized, fields, call.version)))
+    found = fetch_records(ctx, obj, normalized, fields, call.version)
+    body = ",".join(f[0] if f is not None and not f[1] else "null" for f in found)
+    return Response(200, f"[{body}]".encode())
 
 
 COMPOSITE = DATA + "/composite/sobjects"

@@ -47,6 +47,14 @@ def compile_sql(stmt: ClauseElement) -> SQL:
     return SQL(str(compiled), names, dict(compiled.params))
 
 
+def _fast_binding() -> None:
+    """Bind None and bool without the adapter protocol: in Python 3.11 both miss sqlite3's fast path and go
+    through ``__conform__`` lookups that raise and swallow an AttributeError per value, which makes seeding a
+    row with 25 nulls several times slower. Both adapters are identities (None stays NULL, True stays 1)."""
+    sqlite3.register_adapter(type(None), lambda value: None)
+    sqlite3.register_adapter(bool, int)
+
+
 class Database:
     """Connections to one SQLite database (a file path, or ``None``/``":memory:"`` for a private in-memory one)."""
 
@@ -58,6 +66,7 @@ class Database:
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._local = threading.local()
+        _fast_binding()
         self._shared = self._connect() if self.memory else None
 
     def _connect(self) -> sqlite3.Connection:
@@ -65,7 +74,6 @@ class Database:
         conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False, timeout=60)
         if not self.memory:
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA mmap_size=268435456")
         for pragma in _PRAGMAS:
             conn.execute(pragma)
         with self._all_lock:

@@ -99,9 +99,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(400, "bad request body")
             return
         parts = urlsplit(self.path)
+        scheme = "https" if isinstance(self.connection, ssl.SSLSocket) else "http"
         request = Request(
             method=self.command, path=parts.path, query=parse_qs(parts.query, keep_blank_values=True),
-            headers=self.headers, body=body, scheme=self.server.scheme, server_port=self.server.server_port,
+            headers=self.headers, body=body, scheme=scheme, server_port=self.server.server_port,
         )
         response = self.server.app(request)
         if response.drop:
@@ -155,6 +156,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"0\r\n\r\n")
 
 
+def _starts_tls(sock: socket.socket) -> bool:
+    """Whether the client opened with a TLS handshake record (0x16) rather than an HTTP request line."""
+    try:
+        sock.settimeout(30)
+        first = sock.recv(1, socket.MSG_PEEK)
+        sock.settimeout(None)
+    except OSError:
+        return False
+    return first == b"\x16"
+
+
 def _hard_close(sock: socket.socket) -> None:
     """Close without a response (and, for TLS, without close_notify): the client sees a dropped connection."""
     try:
@@ -169,10 +181,12 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], app: App, ssl_context: ssl.SSLContext | None) -> None:
+    def __init__(self, address: tuple[str, int], app: App, ssl_context: ssl.SSLContext | None,
+                 sniff_tls: bool = False) -> None:
         self.app = app
         self.ssl_context = ssl_context
-        self.scheme = "https" if ssl_context else "http"
+        self.sniff_tls = sniff_tls
+        self.scheme = "https" if ssl_context and not sniff_tls else "http"
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -180,7 +194,7 @@ class _HTTPServer(ThreadingHTTPServer):
     def finish_request(self, request: Any, client_address: Any) -> None:
         """Handshake TLS here, in the worker thread, so ``accept`` never waits on a slow client."""
         conn: socket.socket = request
-        if self.ssl_context is not None:
+        if self.ssl_context is not None and (not self.sniff_tls or _starts_tls(conn)):
             try:
                 conn.settimeout(30)
                 conn = self.ssl_context.wrap_socket(conn, server_side=True)
@@ -215,8 +229,9 @@ class HTTPService:
     """One listening socket served by a background thread; ``port`` is known after construction."""
 
     def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
-        self._server = _HTTPServer((host, port), app, ssl_context)
+                 ssl_context: ssl.SSLContext | None = None, sniff_tls: bool = False) -> None:
+        """``sniff_tls`` with a context: plain HTTP and TLS on the same port, told apart by the first byte."""
+        self._server = _HTTPServer((host, port), app, ssl_context, sniff_tls)
         self._thread: threading.Thread | None = None
 
     @property

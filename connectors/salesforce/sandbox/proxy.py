@@ -21,6 +21,8 @@ import structlog
 log = structlog.get_logger(__name__)
 
 DEFAULT_HOSTS = frozenset({"login.salesforce.com", "test.salesforce.com", "127.0.0.1", "localhost"})
+DEFAULT_SUFFIXES = (".my.salesforce.com", ".salesforce.com")
+"""My Domain hosts (``acme.my.salesforce.com``) are intercepted too; the sandbox certificate covers them."""
 _MAX_HEAD = 64 * 1024
 
 
@@ -37,7 +39,7 @@ class _ProxyHandler(socketserver.BaseRequestHandler):
         if method != "CONNECT":
             client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
             return
-        if host.lower() not in self.server.allowed_hosts:
+        if not self.server.allows(host):
             log.warning("sandbox.proxy.refused", host=host)
             client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
             return
@@ -122,6 +124,10 @@ class _ProxyServer(socketserver.ThreadingTCPServer):
         self.tunnels: dict[str, int] = {}
         self._lock = threading.Lock()
         super().__init__(address, _ProxyHandler)
+
+    def allows(self, host: str) -> bool:
+        host = host.lower()
+        return host in self.allowed_hosts or host.endswith(DEFAULT_SUFFIXES)
 
     def count(self, host: str) -> None:
         with self._lock:

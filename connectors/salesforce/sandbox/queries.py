@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import bindparam, func, select
 
 from connectors.salesforce.objects import id_for
 
 from .db import Database, compile_sql
 from .errors import SalesforceApiError
-from .records import RecordRenderer
 from .schema import Schema
 from .soql.compiler import QueryPlan, compile_query
 from .timefmt import Clock
@@ -35,7 +35,6 @@ CURSOR_PREFIX = "01g"
 class Cursor:
     id: str
     plan: QueryPlan
-    renderer: RecordRenderer
     first_seq: int
     total: int
     batch_size: int
@@ -82,8 +81,8 @@ class QueryEngine:
         return plan
 
     # ----------------------------------------------------------------------------- running
-    def run(self, text: str, include_deleted: bool, batch_size: int, version: str) -> dict[str, Any]:
-        """Run a query and return its first page (the REST response body)."""
+    def run(self, text: str, include_deleted: bool, batch_size: int, version: str) -> bytes:
+        """Run a query and return its first page (the REST response body, JSON)."""
         self.purge_expired()
         plan = self.plan(text, include_deleted)
         if plan.is_aggregate:
@@ -92,15 +91,15 @@ class QueryEngine:
             first = conn.execute(self._max_seq.text, self._max_seq.params()).fetchone()[0] + 1
             total = conn.execute(plan.cursor_insert.text, plan.cursor_insert.params()).rowcount
             cursor = self._new_cursor(plan, first, max(total, 0), batch_size, include_deleted, version)
-            body = self._page(conn, cursor, 0)
-            if body["done"]:
+            body, done = self._page(conn, cursor, 0)
+            if done:
                 self._forget(conn, cursor)
             else:
                 with self._lock:
                     self._cursors[cursor.id] = cursor
         return body
 
-    def more(self, locator: str, version: str) -> dict[str, Any]:
+    def more(self, locator: str, version: str) -> bytes:
         """The page a ``nextRecordsUrl`` locator names."""
         cursor_id, _, offset_text = locator.rpartition("-")
         with self._lock:
@@ -109,37 +108,39 @@ class QueryEngine:
             raise invalid_locator()
         cursor.last_used = self.clock()
         with self.db.read() as conn:
-            return self._page(conn, cursor, int(offset_text))
+            return self._page(conn, cursor, int(offset_text))[0]
 
     def _new_cursor(self, plan: QueryPlan, first: int, total: int, batch_size: int, include_deleted: bool,
                     version: str) -> Cursor:
         with self._lock:
             self._counter += 1
             cursor_id = id_for(CURSOR_PREFIX, self._counter)
-        renderer = RecordRenderer(plan, version, self.schema.by_prefix)
-        return Cursor(cursor_id, plan, renderer, first, total, batch_size, include_deleted, version, self.clock())
+        return Cursor(cursor_id, plan, first, total, batch_size, include_deleted, version, self.clock())
 
-    def _page(self, conn: Any, cursor: Cursor, offset: int) -> dict[str, Any]:
+    def _page(self, conn: Any, cursor: Cursor, offset: int) -> tuple[bytes, bool]:
+        """The page at ``offset`` as the REST body; SQLite writes each record's JSON (see soql/render.py)."""
         lo = cursor.first_seq + offset
         hi = min(lo + cursor.batch_size, cursor.first_seq + cursor.total) - 1
-        rows = conn.execute(cursor.plan.page.text, cursor.plan.page.params(lo=lo, hi=hi)).fetchall()
+        sql = cursor.plan.page
+        url = f"/services/data/v{cursor.version}/sobjects/"
+        rows = conn.execute(sql.text, sql.params(lo=lo, hi=hi, sobjects_url=url)).fetchall()
         end = offset + cursor.batch_size
-        body: dict[str, Any] = {"totalSize": cursor.total, "done": end >= cursor.total}
+        head: dict[str, Any] = {"totalSize": cursor.total, "done": end >= cursor.total}
         if end < cursor.total:
             resource = "queryAll" if cursor.include_deleted else "query"
-            body["nextRecordsUrl"] = f"/services/data/v{cursor.version}/{resource}/{cursor.id}-{end}"
-        body["records"] = cursor.renderer.render_many(rows)
-        return body
+            head["nextRecordsUrl"] = f"/services/data/v{cursor.version}/{resource}/{cursor.id}-{end}"
+        records = ",".join([row[0] for row in rows]).encode()
+        return b"".join((orjson.dumps(head)[:-1], b',"records":[', records, b"]}")), end >= cursor.total
 
-    def _aggregate(self, plan: QueryPlan) -> dict[str, Any]:
+    def _aggregate(self, plan: QueryPlan) -> bytes:
         with self.db.read() as conn:
             values = conn.execute(plan.count.text, plan.count.params()).fetchone()
         if plan.is_count:
-            return {"totalSize": int(values[0]), "done": True, "records": []}
+            return orjson.dumps({"totalSize": int(values[0]), "done": True, "records": []})
         record: dict[str, Any] = {"attributes": {"type": "AggregateResult"}}
         for (key, _), value in zip(plan.counts, values, strict=True):
             record[key] = int(value)
-        return {"totalSize": 1, "done": True, "records": [record]}
+        return orjson.dumps({"totalSize": 1, "done": True, "records": [record]})
 
     # ----------------------------------------------------------------------------- lifecycle
     def _forget(self, conn: Any, cursor: Cursor) -> None:

@@ -22,7 +22,6 @@ from connectors.salesforce.objects import (
 from .app import DATA, Call, Context, Route, route
 from .errors import SalesforceApiError, not_found
 from .httpserver import Response
-from .records import RecordRenderer
 from .schema import ObjectSchema
 from .soql import nodes as n
 from .soql.compiler import QueryPlan, plan_query
@@ -98,14 +97,15 @@ def record_plan(ctx: Context, obj: ObjectSchema, fields: str | None) -> QueryPla
 
 
 def fetch_records(ctx: Context, obj: ObjectSchema, ids: list[str], fields: str | None,
-                  version: str) -> list[dict[str, Any] | None]:
+                  version: str) -> list[tuple[str, bool] | None]:
+    """Each record's JSON text and whether it is in the recycle bin (None when there is no such record)."""
     plan = record_plan(ctx, obj, fields)
-    renderer = RecordRenderer(plan, version, ctx.schema.by_prefix)
-    out: list[dict[str, Any] | None] = []
+    sql, url = plan.by_id, f"/services/data/v{version}/sobjects/"
+    out: list[tuple[str, bool] | None] = []
     with ctx.db.read() as conn:
         for sfid in ids:
-            row = conn.execute(plan.by_id.text, plan.by_id.params(id=sfid)).fetchone() if sfid else None
-            out.append(renderer.render_many([row])[0] if row is not None else None)
+            row = conn.execute(sql.text, sql.params(id=sfid, sobjects_url=url)).fetchone() if sfid else None
+            out.append((row[0], bool(row[1])) if row is not None else None)
     return out
 
 
@@ -118,12 +118,12 @@ def get_record(ctx: Context, call: Call) -> Response:
     sfid = _normalized_id(call.params["id"])
     if sfid is None or ctx.schema.object_for_id(sfid) is not obj:
         raise not_found()
-    record = fetch_records(ctx, obj, [sfid], call.request.arg("fields"), call.version)[0]
-    if record is None:
+    found = fetch_records(ctx, obj, [sfid], call.request.arg("fields"), call.version)[0]
+    if found is None:
         raise not_found()
-    if record.get("IsDeleted") is True:
+    if found[1]:
         raise SalesforceApiError(404, "ENTITY_IS_DELETED", "entity is deleted")
-    return Response.json(record)
+    return Response(200, found[0].encode())
 
 
 def create_record(ctx: Context, call: Call) -> Response:
@@ -187,7 +187,10 @@ def get_by_external_id(ctx: Context, call: Call) -> Response:
         return Response(300, _record_urls(call, obj, ids))
     if not ids:
         raise not_found()
-    return Response.json(fetch_records(ctx, obj, ids, call.request.arg("fields"), call.version)[0])
+    found = fetch_records(ctx, obj, ids, call.request.arg("fields"), call.version)[0]
+    if found is None:
+        raise not_found()
+    return Response(200, found[0].encode())
 
 
 def delete_by_external_id(ctx: Context, call: Call) -> Response:
@@ -220,12 +223,11 @@ def query(ctx: Context, call: Call, include_deleted: bool) -> Response:
     text = call.request.arg("q")
     if text is None:
         raise SalesforceApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
-    body = ctx.engine.run(text, include_deleted, batch_size(call, ctx.config.page_size), call.version)
-    return Response(200, orjson.dumps(body))
+    return Response(200, ctx.engine.run(text, include_deleted, batch_size(call, ctx.config.page_size), call.version))
 
 
 def query_more(ctx: Context, call: Call) -> Response:
-    return Response(200, orjson.dumps(ctx.engine.more(call.params["locator"], call.version)))
+    return Response(200, ctx.engine.more(call.params["locator"], call.version))
 
 
 # --------------------------------------------------------------------------------------------------- replication

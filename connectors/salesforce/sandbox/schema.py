@@ -10,8 +10,8 @@ stay binary, stored as fixed-width canonical text (see timefmt) so range filters
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Column, Float, Index, Integer, MetaData, PrimaryKeyConstraint, String, Table
 from sqlalchemy.dialects import sqlite
@@ -71,13 +71,15 @@ class ObjectSchema:
     def _make_indexes(self) -> Iterator[Index]:
         t, obj = self.table, self.obj
         yield Index(f"ux_{obj.name}_Id", t.c.Id, unique=True)
-        for name in ("SystemModstamp", "LastModifiedDate", "CreatedDate"):
-            if name in t.c:
-                yield Index(f"ix_{obj.name}_{name}", t.c[name], t.c.Id)
+        if "SystemModstamp" in t.c:  # the replication cursor of every incremental client
+            yield Index(f"ix_{obj.name}_SystemModstamp", t.c.SystemModstamp, t.c.Id)
         for f in self.stored:
             # Unique and external ids are enforced by the store among live rows (the recycle bin does not
             # hold values), and seeded defect data may break them on purpose, so the index is not UNIQUE.
-            if f.unique or f.external_id or (f.type == "reference" and f.name not in AUDIT_REFERENCES):
+            # Lookups to business objects are indexed for joins; owner/audit user references are not (every
+            # index slows seeding a million rows, and nothing filters on them in bulk).
+            if f.unique or f.external_id or (f.type == "reference" and f.name not in AUDIT_REFERENCES
+                                               and "User" not in f.reference_to):
                 yield Index(f"ix_{obj.name}_{f.name}", t.c[f.name])
 
 

@@ -16,6 +16,9 @@ from typing import Any
 import structlog
 from sqlalchemy import bindparam, func, insert, select
 
+from connectors.testdata.config import GeneratorConfig
+from connectors.testdata.generator import Dataset
+
 from .config import SeedConfig, UserCredential
 from .db import Database, compile_sql
 from .schema import ObjectSchema, Schema
@@ -23,8 +26,6 @@ from .store import Store
 
 log = structlog.get_logger(__name__)
 
-SEED_ORDER = ("User", "Group", "Account", "Contact", "Lead", "Opportunity", "Task", "Event")
-"""Parents before children, so the data reads like an org that grew in this order."""
 BATCH = 20_000
 
 
@@ -61,14 +62,17 @@ def insert_rows(db: Database, obj: ObjectSchema, rows: Iterable[Mapping[str, Any
     return count
 
 
-def seed_from_generator(db: Database, schema: Schema, config: SeedConfig) -> dict[str, int]:
-    """Fill the tables from the generator (deterministic for a seed); returns rows per object."""
-    from connectors.testdata.generator import Dataset, GeneratorConfig
-
+def make_dataset(config: SeedConfig, custom: Mapping[str, Any]) -> Dataset:
+    """The generator's dataset for this seed config; its ``objects`` are what describe serves (a defect run may
+    alter the schema on purpose, e.g. a picklist value the ERP does not know)."""
     gen = GeneratorConfig(seed=config.seed, defects=config.defects, **config.options)
-    dataset = Dataset(gen)
+    return Dataset(gen, custom_objects=custom or None)
+
+
+def seed_from_dataset(db: Database, schema: Schema, dataset: Dataset) -> dict[str, int]:
+    """Fill the tables from the generator (deterministic for a seed); returns rows per object."""
     counts: dict[str, int] = {}
-    for name in SEED_ORDER:
+    for name in dataset.salesforce_objects():
         obj = schema.get(name)
         if obj is None:
             continue

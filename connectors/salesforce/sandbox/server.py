@@ -32,7 +32,7 @@ from .proxy import ConnectProxy
 from .queries import QueryEngine
 from .routes import all_routes
 from .schema import Schema
-from .seed import ensure_users, insert_rows, is_empty, seed_from_generator
+from .seed import ensure_users, insert_rows, is_empty, make_dataset, seed_from_dataset
 from .store import Store
 from .timefmt import Clock
 from .tls import LocalCA
@@ -86,11 +86,13 @@ class Sandbox:
     def _build(self) -> Context:
         cfg = self.config
         work = self._work_dir()
-        schema = Schema(extend_objects(cfg.custom) if cfg.custom else OBJECTS)
+        dataset = make_dataset(cfg.seed, cfg.custom) if cfg.seed is not None else None
+        objects = dataset.objects if dataset is not None else extend_objects(cfg.custom) if cfg.custom else OBJECTS
+        schema = Schema(objects)
         db = Database(cfg.db)
         db.executescript(schema.create_tables_sql())
-        if cfg.seed is not None and is_empty(db, schema):
-            self.seeded = seed_from_generator(db, schema, cfg.seed)
+        if dataset is not None and is_empty(db, schema):
+            self.seeded = seed_from_dataset(db, schema, dataset)
         db.executescript(schema.create_indexes_sql())
         store = Store(db, schema, self.clock)
         user_ids = ensure_users(db, store, schema, cfg.users)
@@ -127,7 +129,9 @@ class Sandbox:
         app = SandboxApp(ctx, all_routes())
         http = https = proxy = None
         if cfg.http_port is not None:
-            http = HTTPService(app, cfg.host, cfg.http_port)
+            # The plain port also answers TLS (told apart by the first byte), so simple-salesforce, which turns
+            # any instance_url into https://, works even when the proxy is bypassed (NO_PROXY=127.0.0.1).
+            http = HTTPService(app, cfg.host, cfg.http_port, ca.server_context(), sniff_tls=True)
             ctx.urls["http"] = f"http://{cfg.host}:{http.port}"
             self._services.append(http)
         if cfg.https_port is not None:

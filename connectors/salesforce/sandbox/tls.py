@@ -13,8 +13,10 @@ from pathlib import Path
 
 import trustme
 
-SERVER_NAMES = ("127.0.0.1", "localhost", "login.salesforce.com", "test.salesforce.com", "::1")
-"""Names on the leaf certificate: the sandbox itself and the login hosts its proxy intercepts."""
+SERVER_NAMES = ("127.0.0.1", "localhost", "::1", "login.salesforce.com", "test.salesforce.com", "*.salesforce.com",
+                "*.my.salesforce.com", "*.sandbox.my.salesforce.com")
+"""Names on the leaf certificate: the sandbox itself and the Salesforce hosts its proxy intercepts (login hosts,
+and My Domain hosts such as ``acme.my.salesforce.com`` that simple-salesforce's client-credentials flow uses)."""
 
 
 class LocalCA:

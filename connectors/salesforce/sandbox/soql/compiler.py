@@ -5,7 +5,7 @@ The plan holds four statements, compiled once:
 - ``page``: one page of a cursor (a rowid range of the cursor table joined back to the data);
 - ``count``: ``COUNT()`` / ``COUNT(field)`` answers;
 - ``csv``: every matching row as one ready-made Bulk 2.0 CSV line, built inside SQLite.
-and the output tree that turns a page row into the nested JSON record Salesforce returns.
+each record written as JSON or CSV by SQLite itself (see render.py).
 """
 
 from __future__ import annotations
@@ -18,37 +18,19 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, case, func, insert, literal, select
 from sqlalchemy.sql import Select
 
-from connectors.salesforce.objects import ADDRESS_PARTS, SField
+from connectors.salesforce.objects import ADDRESS_PARTS
 
 from ..db import SQL, compile_sql
 from ..errors import SalesforceApiError, invalid_type
-from ..schema import NUMERIC_TYPES, ObjectSchema, Schema
+from ..schema import ObjectSchema, Schema
 from . import nodes as n
+from . import render
 from .filters import FilterCompiler
 from .parser import error_message, malformed, parse
-from .resolve import Resolved, Resolver, invalid_field
+from .render import Leaf, Parent
+from .resolve import Hop, Resolved, Resolver, invalid_field
 
 MAX_OFFSET = 2000
-
-
-@dataclass
-class Leaf:
-    """One output value: ``index`` into the page row (a tuple of indexes for a compound)."""
-
-    key: str
-    kind: str  # plain | bool | compound
-    index: int | tuple[int, ...]
-    sub_keys: tuple[str, ...] = ()
-
-
-@dataclass
-class Parent:
-    """A parent record nested under its relationship name; ``type_name`` None means read it from the id prefix."""
-
-    key: str
-    id_index: int
-    type_name: str | None
-    children: list[Leaf | Parent] = field(default_factory=list)
 
 
 @dataclass
@@ -56,9 +38,7 @@ class QueryPlan:
     query: n.Query
     root: ObjectSchema
     include_deleted: bool
-    columns: list[ColumnElement[Any]]
     tree: list[Leaf | Parent]
-    id_index: int
     resolver: Resolver
     where: ColumnElement[bool] | None
     order: list[ColumnElement[Any]]
@@ -87,6 +67,13 @@ class QueryPlan:
         return stmt
 
     @cached_property
+    def record_json(self) -> ColumnElement[Any]:
+        """The whole JSON record, built by SQLite; ``sobjects_url`` (/services/data/vNN.N/sobjects/) is bound."""
+        base = self.resolver.base
+        url: ColumnElement[Any] = bindparam("sobjects_url", required=False)
+        return render.record_json(self.tree, render.text(self.root.name), base.c.Id, url)
+
+    @cached_property
     def cursor_insert(self) -> SQL:
         base = self.resolver.base
         stmt = select(base.c._rid).select_from(self.resolver.from_clause(self.needed_hops))
@@ -95,18 +82,20 @@ class QueryPlan:
 
     @cached_property
     def page(self) -> SQL:
+        """One page of a cursor: the JSON text of each record, in cursor order (params lo, hi, sobjects_url)."""
         cursor = self.resolver.schema.cursor_rows
         base = self.resolver.base
         joined = self.resolver.from_clause(base=cursor.join(base, base.c._rid == cursor.c.rid))
-        stmt = select(*self.columns).select_from(joined).where(
+        stmt = select(self.record_json).select_from(joined).where(
             cursor.c.seq.between(bindparam("lo", required=False), bindparam("hi", required=False)))
         return compile_sql(stmt.order_by(cursor.c.seq))
 
     @cached_property
     def by_id(self) -> SQL:
-        """The selected columns of one record, by Id (record reads: GET /sobjects/X/{id})."""
+        """One record's JSON and IsDeleted, by Id (record reads: GET /sobjects/X/{id})."""
         base = self.resolver.base
-        stmt = select(*self.columns).select_from(self.resolver.from_clause()).where(
+        deleted = base.c.IsDeleted if "IsDeleted" in base.c else literal(0)
+        stmt = select(self.record_json, deleted).select_from(self.resolver.from_clause()).where(
             base.c.Id == bindparam("id", required=False))
         return compile_sql(stmt)
 
@@ -122,15 +111,8 @@ class QueryPlan:
 
     def csv(self, delimiter: str) -> SQL:
         """Every matching row as one CSV line (values always quoted, nulls empty), header excluded."""
-        parts: list[ColumnElement[Any]] = []
-        for i, (_, res) in enumerate(self.selected):
-            if i:
-                parts.append(literal(delimiter))
-            parts.append(_csv_value(res.field, res.expr))
-        line = parts[0]
-        for part in parts[1:]:
-            line = line.op("||")(part)
-        stmt = select(line).select_from(self.resolver.from_clause())
+        cells = [render.csv_value(res.field, res.expr) for _, res in self.selected]
+        stmt = select(render.csv_line(cells, delimiter)).select_from(self.resolver.from_clause())
         return compile_sql(self._limited(self._filtered(stmt).order_by(*self.order)))
 
     @property
@@ -146,22 +128,6 @@ class QueryPlan:
             raise SalesforceApiError(400, "INVALIDJOB", "Aggregate queries are not supported by the Bulk API")
 
 
-def _quoted(expr: ColumnElement[Any]) -> ColumnElement[Any]:
-    return literal('"').op("||")(expr).op("||")(literal('"'))
-
-
-def _csv_value(f: SField, col: ColumnElement[Any]) -> ColumnElement[Any]:
-    if f.type == "boolean":
-        return case((col == 1, literal('"true"')), (col == 0, literal('"false"')), else_=literal(""))
-    if f.type == "datetime":
-        value = _quoted(func.substr(col, 1, 23).op("||")(literal("Z")))
-    elif f.type in NUMERIC_TYPES:
-        value = _quoted(col)
-    else:
-        value = _quoted(func.replace(col, literal('"'), literal('""')))
-    return case((col.is_(None), literal("")), else_=value)
-
-
 class _Builder:
     """Builds one plan; split from QueryPlan so the plan itself stays a plain value."""
 
@@ -174,7 +140,6 @@ class _Builder:
         self.schema, self.query, self.root = schema, query, root
         self.include_deleted, self.today = include_deleted, today
         self.resolver = Resolver(schema, root, query.text, query.alias)
-        self.columns: list[ColumnElement[Any]] = []
         self.tree: list[Leaf | Parent] = []
         self.selected: list[tuple[str, Resolved]] = []
         self.count_hops: set[tuple[str, ...]] = set()
@@ -183,14 +148,9 @@ class _Builder:
         counts = self._select()
         where, needed = self._where()
         order, order_hops = self._order()
-        id_index = self._add(self.resolver.base.c.Id)
         self._check_limits()
-        return QueryPlan(self.query, self.root, self.include_deleted, self.columns, self.tree, id_index,
-                         self.resolver, where, order, needed | order_hops | self.count_hops, self.selected, counts)
-
-    def _add(self, expr: ColumnElement[Any]) -> int:
-        self.columns.append(expr)
-        return len(self.columns) - 1
+        return QueryPlan(self.query, self.root, self.include_deleted, self.tree, self.resolver, where, order,
+                         needed | order_hops | self.count_hops, self.selected, counts)
 
     # ----------------------------------------------------------------------------- SELECT
     def _select(self) -> list[tuple[str, ColumnElement[Any] | None]]:
@@ -216,24 +176,32 @@ class _Builder:
         for hop in res.hops:
             node = next((c for c in siblings if isinstance(c, Parent) and c.key == hop.name), None)
             if node is None:
-                type_name = None if hop.polymorphic else hop.targets[0][0].name
-                node = Parent(hop.name, self._add(hop.id_expr), type_name)
+                node = Parent(hop.name, hop.id_expr, self._type_expr(hop))
                 siblings.append(node)
             siblings = node.children
         key = res.field.name
         if any(isinstance(c, Leaf) and c.key == key for c in siblings):
             raise malformed(self.query.text, ref.pos, f"duplicate field selected: {ref.text}")
-        siblings.append(self._leaf(res))
-        header = ".".join([*(h.name for h in res.hops), res.field.name])
-        self.selected.append((header, res))
+        leaf = self._leaf(res)
+        siblings.append(leaf)
+        self.selected.append((leaf.header, res))
 
     def _leaf(self, res: Resolved) -> Leaf:
         f = res.field
+        header = ".".join([*(h.name for h in res.hops), f.name])
         if not f.is_compound:
-            return Leaf(f.name, "bool" if f.type == "boolean" else "plain", self._add(res.expr))
-        idx = tuple(self._add(c) for c in res.components)
+            return Leaf(f.name, render.json_value(f, res.expr), render.csv_value(f, res.expr), header)
         keys = tuple(_component_key(f.name, p.name) for p in res.component_fields)
-        return Leaf(f.name, "compound", idx, keys)
+        values = [render.json_value(p, c) for p, c in zip(res.component_fields, res.components, strict=True)]
+        return Leaf(f.name, render.json_compound(keys, values), None, header)
+
+    def _type_expr(self, hop: Hop) -> ColumnElement[Any]:
+        """The parent's object name: fixed, or read from the id prefix for a polymorphic relationship."""
+        if not hop.polymorphic:
+            return render.text(hop.targets[0][0].name)
+        prefix = func.substr(hop.id_expr, 1, 3)
+        return case(*((prefix == obj.obj.key_prefix, render.text(obj.name)) for obj, _ in hop.targets),
+                    else_=render.text("Name"))
 
     # ----------------------------------------------------------------------------- WHERE, ORDER BY
     def _where(self) -> tuple[ColumnElement[bool] | None, set[tuple[str, ...]]]:
