@@ -314,11 +314,28 @@ def to_e164(value: str, region: str | None) -> str | None | object:
         return UNSURE
     if len(digits) < 3:
         return UNSURE
+    key = (digits, plus, region)
+    found = _RESULTS.get(key, UNSURE)
+    if found is not UNSURE:
+        return found
     if plus:
-        return _international(digits)
-    national = _NATIONAL.get(region)  # type: ignore[arg-type]
-    if national is None:
-        if region is None or region not in SUPPORTED_REGIONS:
-            return UNSURE
-        national = _NATIONAL[region] = _national_parser(_region(region))
-    return national(digits)
+        found = _international(digits)
+    else:
+        national = _NATIONAL.get(region)  # type: ignore[arg-type]
+        if national is None:
+            if region is None or region not in SUPPORTED_REGIONS:
+                return UNSURE
+            national = _NATIONAL[region] = _national_parser(_region(region))
+        found = national(digits)
+    if found is not UNSURE:
+        if len(_RESULTS) >= _RESULTS_MAX:
+            _RESULTS.clear()
+        _RESULTS[key] = found  # type: ignore[assignment]
+    return found
+
+
+# Answers by (digits, plus sign, region): for the inputs answered here, nothing else decides them, so
+# the same number typed another way ("912 345 678", "912-345-678") is a hit. Real exports repeat
+# numbers (a company's switchboard on every contact of the company). Bounded: cleared when full.
+_RESULTS: dict[tuple[str, bool, str | None], str | None] = {}
+_RESULTS_MAX = 65536
