@@ -21,6 +21,7 @@ from orchestrator.commands import (
     mappings_cmd,
     quarantine_cmd,
     runs_cmd,
+    sandbox_cmd,
     schemas_cmd,
     state_cmd,
     sync_cmd,
@@ -37,6 +38,7 @@ app = typer.Typer(
 app.add_typer(connectors_cmd.app, name="connectors")
 app.add_typer(mappings_cmd.app, name="mappings")
 app.add_typer(schemas_cmd.app, name="schemas")
+app.add_typer(sandbox_cmd.app, name="sandbox")
 app.command("init")(init_cmd.init)
 app.add_typer(init_cmd.config_app, name="config")
 app.add_typer(runs_cmd.app, name="runs")
