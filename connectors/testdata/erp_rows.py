@@ -54,7 +54,8 @@ class ErpRows:
             "currency": co.country.currency,
             "sales_rep": w.emp_code(co.owner),
             "sf_account_id": to_15(sf_id) if sf_id and variant == "id_length" else sf_id,
-            "created_ts": self.local(co.created),
+            # timezone variant: an import job wrote this one in UTC wall-clock time, not the ERP's zone
+            "created_ts": local_naive(co.created, "UTC") if variant == "timezone" else self.local(co.created),
             "changed_ts": self.local(co.erp_changed),
             "deleted_flag": "N",
         }

@@ -83,11 +83,6 @@ def local_naive(ts: int, zone: str) -> datetime:
     return _NAIVE_EPOCH + timedelta(seconds=ts + _offset_seconds(ts // 3600, zone))
 
 
-def utc_offset_minutes(ts: int, zone: str) -> int:
-    offset = datetime.fromtimestamp(ts, _zone(zone)).utcoffset()
-    return int(offset.total_seconds() // 60) if offset is not None else 0
-
-
 def epoch(dt: datetime) -> int:
     return int(dt.timestamp())
 

@@ -87,7 +87,8 @@ CONVENTIONS: dict[str, str] = {
     "ids": "ERP sf_*_id columns hold the 18-character Id, or the 15-character form (formatting variant).",
     "timestamps": "Salesforce datetimes are UTC strings (+0000); ERP created_ts/changed_ts are naive local "
                   "times in the ERP time zone. Linked accounts were migrated with audit fields, so CreatedDate "
-                  "and created_ts are the same instant.",
+                  "and created_ts are the same instant. A created_ts written in UTC wall-clock time (off by the "
+                  "zone's exact UTC offset) is a formatting variant.",
     "country": "Salesforce BillingCountry holds the English country name; the ERP holds the ISO 3166 alpha-2 "
                "code (a country name there is a formatting variant).",
     "phone": "Both sides hold the international format '+49 30 12345678'; national, E.164 and 00-prefixed "

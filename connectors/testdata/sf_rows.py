@@ -13,7 +13,7 @@ from typing import Any
 
 from connectors.salesforce.objects import OPPORTUNITY_STAGES, SObject, expected_revenue, health_score
 from connectors.testdata import world_data as wd
-from connectors.testdata.formats import DAY, phone_variant, sf_date, sf_datetime, to_date, utc_offset_minutes
+from connectors.testdata.formats import DAY, phone_variant, sf_date, sf_datetime, to_date
 from connectors.testdata.rng import words
 from connectors.testdata.variants import Variants
 from connectors.testdata.world import CRM_ONLY, LINKED, S_EVENT, S_TASK, Company, Phone, World, scaled
@@ -104,9 +104,6 @@ class SalesforceRows:
         integration = self.user_ids[0]
         self._audit(row, co.created, co.modified, integration if linked else owner,
                     integration if linked else owner)
-        if variant == "timezone":
-            zone = "America/New_York" if self.variants.detail(c) & 1 else "Europe/Madrid"
-            row["CreatedDate"] = sf_datetime(co.created, utc_offset_minutes(co.created, zone))
         if linked:
             row["ERP_Customer_No__c"] = w.cust_no(c)
         row["VAT_Number__c"] = pr.vat if linked or (c & 1) else None

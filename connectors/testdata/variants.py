@@ -21,6 +21,8 @@ VARIANT_FIELDS: dict[tuple[str, str], tuple[list[str], dict[str, list[str]]]] = 
     ("Account", "phone_format"): (["phone"], {"salesforce": ["Phone"], "erp": ["phone_no"]}),
     ("Account", "letter_case"): (["name"], {"salesforce": ["Name"], "erp": ["company_name"]}),
     ("Account", "id_length"): (["id"], {"salesforce": ["Id"], "erp": ["sf_account_id"]}),
+    # the ERP row's created_ts was written in UTC wall-clock time instead of the ERP's zone: the same
+    # instant, off by exactly the zone's UTC offset at that moment
     ("Account", "timezone"): (["created_at"], {"salesforce": ["CreatedDate"], "erp": ["created_ts"]}),
     ("Account", "null_vs_empty"): (["website"], {"salesforce": ["Website"], "erp": ["web"]}),
     ("Account", "country_name"): (["billing_address.country"], {"salesforce": ["BillingCountry"],

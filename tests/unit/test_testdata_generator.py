@@ -19,7 +19,7 @@ from connectors.testdata import CODES, Dataset, GeneratorConfig
 from connectors.testdata.erp_schema import ORDER_STATUS, SECTORS
 from connectors.testdata.formats import _de_check, _es_check, _it_check
 
-SF_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000[+-]\d{4}$")
+SF_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000\+0000$")  # UTC, as REST returns it
 SF_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 REFERENCES = ("AccountId", "WhoId", "WhatId", "OwnerId", "CreatedById", "LastModifiedById", "MasterRecordId",
               "ConvertedAccountId", "ConvertedContactId", "ManagerId", "ReportsToId", "ParentId")
@@ -94,10 +94,10 @@ def test_rows_match_describe(ds: Dataset, sf: dict[str, list[dict[str, Any]]]) -
                 assert all(isinstance(r[f.name], bool) for r in rows), (obj, f.name)
             elif f.type in ("string", "textarea", "email", "phone", "url", "picklist") and f.length:
                 assert all(isinstance(v, str) and len(v) <= f.length for v in values), (obj, f.name)
-    # Timestamps are consistent: created <= modified <= SystemModstamp (all +0000 except the tz variant).
+    # Fixed-width UTC text orders like the instants: created <= modified <= SystemModstamp.
     for rows in sf.values():
         for row in rows:
-            assert row["LastModifiedDate"] <= row["SystemModstamp"]
+            assert row["CreatedDate"] <= row["LastModifiedDate"] <= row["SystemModstamp"]
 
 
 def test_ids_and_external_ids_unique(sf: dict[str, list[dict[str, Any]]], erp: dict[str, list[dict[str, Any]]]) -> None:
