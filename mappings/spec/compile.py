@@ -132,7 +132,7 @@ class _Compiler:
         except ValidationError as exc:
             raise self.fail(("options", "timezone"), exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
         try:
-            PhoneOptions(region=opts.phone_region)
+            self.phone_region = PhoneOptions(region=opts.phone_region).region  # upper-cased
         except ValidationError as exc:
             raise self.fail(("options", "phone_region"),
                             exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
@@ -141,7 +141,7 @@ class _Compiler:
         plans = tuple(self._field(i, f) for i, f in enumerate(self.spec.fields))
         self._check_targets(plans)
         key_env = BuildEnv(self.spec.entity, "to_canonical", (), self.spec.key_fields,
-                           self.spec.options.timezone, self.spec.options.phone_region)
+                           self.spec.options.timezone, self.phone_region)
         key_steps = self._chain(("key_transforms",), self.spec.key_transforms, key_env)
         for name in self.spec.select:
             self._target(("select", name), name)
@@ -165,7 +165,7 @@ class _Compiler:
         if field.direction == "to_native" and field.inverse is None and field.transforms:
             raise self.fail((*at, "inverse"), "a to_native field takes its transforms from `inverse:`")
         env = BuildEnv(self.spec.entity, "to_canonical", targets, field.native_paths,
-                       self.spec.options.timezone, self.spec.options.phone_region)
+                       self.spec.options.timezone, self.phone_region)
         forward = self._chain((*at, "transforms"), field.transforms, env) if reads else None
         if forward is not None:
             self._check_arity((*at, "transforms"), forward, len(field.native_paths), len(targets), "native")
@@ -183,7 +183,7 @@ class _Compiler:
 
     def _inverse(self, at: KeyPath, field: FieldMapping, targets: tuple[FieldInfo, ...]) -> tuple[Step, ...]:
         env = BuildEnv(self.spec.entity, "to_native", targets, field.native_paths,
-                       self.spec.options.timezone, self.spec.options.phone_region)
+                       self.spec.options.timezone, self.phone_region)
         if field.inverse is not None:
             steps = self._chain((*at, "inverse"), field.inverse, env)
         else:

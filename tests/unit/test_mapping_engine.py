@@ -216,3 +216,15 @@ def test_map_batch_keeps_every_record(salesforce: MappingSet) -> None:
                                   {"Id": "005A0000006Vm9tIAC", "IsActive": "sometimes"}], context("sf"))
     assert [i for i, _ in good] == [0]
     assert [(i, r.codes) for i, r in bad] == [(1, ["invalid_email"]), (2, ["invalid_value"])]
+
+
+def test_spec_options_are_normalised(tmp_path: Path) -> None:
+    spec = tmp_path / "p.yaml"
+    spec.write_text("system_type: csv\nobject: p\nentity: Contact\nkey: id\noptions: {phone_region: es}\n"
+                    "fields:\n  - {canonical: last_name, native: n}\n  - {canonical: phone, native: p, "
+                    "transforms: [phone]}\n")
+    contact = Mapper.load(spec).to_canonical({"id": 1, "n": "Ruiz", "p": "912 345 678"}, MappingContext())
+    assert contact.phone == "+34912345678"
+    spec.write_text(spec.read_text().replace("phone_region: es", "phone_region: XX"))
+    with pytest.raises(MappingSpecError, match=r"p.yaml:5: options.phone_region: unknown phone region 'XX'"):
+        Mapper.load(spec)
