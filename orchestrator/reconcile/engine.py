@@ -17,10 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 import structlog
 
 from mappings.canonical import ENTITIES, CanonicalModel
 from orchestrator.reconcile import thresholds
+from orchestrator.reconcile.codes import FindingCode
 from orchestrator.reconcile.context import EntityContext, NoHistory, Owners, SyncHistory
 from orchestrator.reconcile.coverage import CoverageCollector
 from orchestrator.reconcile.detectors import (
@@ -35,20 +37,20 @@ from orchestrator.reconcile.detectors import (
     value_checks,
 )
 from orchestrator.reconcile.detectors.duplicates import DuplicateDetector
-from orchestrator.reconcile.detectors.orphans import REF_PREFIX, OrphanDetector
+from orchestrator.reconcile.detectors.orphans import REF_PREFIX, REFERENCES, OrphanDetector
 from orchestrator.reconcile.fieldkinds import field_kinds
 from orchestrator.reconcile.finding import Finding
 from orchestrator.reconcile.identities import UNRESOLVED, Identities
 from orchestrator.reconcile.job import JobSpec
 from orchestrator.reconcile.keys import EXTERNAL_IDS, LINK, cascade, ext_key
 from orchestrator.reconcile.matching import Matcher, Side, Unmatched
-from orchestrator.reconcile.normalise import Normalisers, id_key
+from orchestrator.reconcile.normalise import NormaliseConfig, Normalisers, id_key, phone
 from orchestrator.reconcile.observer import Observer
-from orchestrator.reconcile.records import CRecord, Pair
+from orchestrator.reconcile.records import CRecord, Pair, Rejection
 from orchestrator.reconcile.result import ReconcileResult
 from orchestrator.reconcile.salvage import mapped_fields
 from orchestrator.reconcile.schema_history import SchemaHistory
-from orchestrator.reconcile.sides import SALVAGED, SideReader, SideSpec, XrefSource
+from orchestrator.reconcile.sides import REJECTION, SALVAGED, SideReader, SideSpec, XrefSource
 from orchestrator.reconcile.sink import FindingSink
 
 log = structlog.get_logger(__name__)
@@ -106,9 +108,11 @@ class Engine:
             if not side.mappers("User"):
                 continue
             reader = SideReader(side, "User", XrefSource(self.store), state.identities)
+            index = state.orphans.index(side.system, "User")
             for batch in reader.batches():
                 for record in batch.records:
                     _learn_owner(state.owners, record)
+                    index.add(record)
 
 
 @dataclass(slots=True)
@@ -148,6 +152,8 @@ class _EntityRun:
         mapped = [bool(side.mappers(self.entity)) for side in (engine.left, engine.right)]
         for side, name in ((engine.left, "left"), (engine.right, "right")):
             self.domains[side.system] = _picklist_domains(side, self.entity)
+            if side.mappers(self.entity):
+                self.state.orphans.index(side.system, self.entity)
             for record in self._read(side):
                 self._add(name, record)  # type: ignore[arg-type]
         self.result.records[self.entity] = dict(self.counts)
@@ -159,6 +165,7 @@ class _EntityRun:
         else:  # only one system holds this entity: in-system checks only, nothing can be missing
             for item in self.matcher.run():
                 if isinstance(item, Unmatched):
+                    self._release(item.record, None)
                     self.state.identities.alone(self.entity, item.record)
                     self.state.coverage.add(item.record, None)
                     self.engine.observer.alone(item.record, None)
@@ -169,11 +176,23 @@ class _EntityRun:
         reader = SideReader(side, self.entity, XrefSource(self.engine.store), self.state.identities,
                             keep_native=self.engine.observer.keep_native)
         for batch in reader.batches():
+            salvaged = {r.key for r in batch.records if REJECTION in r.native}
             for rejection in batch.rejections:
-                found = list(invalid.check(rejection, self.ctx))
-                self.sink.extend(found)
-                self.engine.observer.rejection(rejection, found)
+                if rejection.key not in salvaged:  # salvaged records are judged once matched (_release)
+                    self._reject(rejection, None)
             yield from batch.records
+
+    def _reject(self, rejection: Rejection, other: CRecord | None) -> None:
+        found = [f for f in invalid.check(rejection, self.ctx)
+                 if not _formatting_variant(f, rejection, other, self.ctx.normalisers)]
+        self.sink.extend(found)
+        self.engine.observer.rejection(rejection, found)
+
+    def _release(self, record: CRecord, other: CRecord | None) -> None:
+        """The invalid values of a salvaged record, now that its counterpart (if any) is known."""
+        rejection = record.native.pop(REJECTION, None)
+        if rejection is not None:
+            self._reject(rejection, other)
 
     def _add(self, side: Side, record: CRecord) -> None:
         self.counts[record.system] += 1
@@ -187,9 +206,10 @@ class _EntityRun:
             self.engine.observer.record(record, found)
             if self.entity == "User":
                 _learn_owner(self.state.owners, record)
-            self.duplicates[record.system].add(record)
-            self.state.orphans.index(record.system, self.entity).add(record)
+            if self.entity in self.engine.job.settings.duplicates.entities:
+                self.duplicates[record.system].add(record)
             self.state.orphans.add(record)
+        self.state.orphans.index(record.system, self.entity).add(record)
         self.matcher.add(side, record)
 
     # ------------------------------------------------------------------ comparing
@@ -233,12 +253,14 @@ class _EntityRun:
             # A duplicate is not also missing: only when no copy is matched or reported is one copy missing.
             copies = members[_ref(record)]
             if copies & (matched | reported):
+                self._release(record, None)
                 self.engine.observer.alone(record, None)
                 continue
             if self._alone(record) is not None:
                 reported.add(_ref(record))
 
     def _alone(self, record: CRecord) -> Finding | None:
+        self._release(record, None)
         finding = None
         if not record.deleted and self._expected(record):
             finding = missing.check(record, self.ctx)
@@ -248,9 +270,15 @@ class _EntityRun:
         return finding
 
     def _pair(self, pair: Pair) -> None:
-        self.state.identities.pair(self.entity, pair)
+        self._release(pair.left, pair.right)
+        self._release(pair.right, pair.left)
+        identity = self.state.identities.pair(self.entity, pair)
         self.state.coverage.add(pair.left, pair.right)
         found = list(deleted.check(pair, self.ctx))
+        for finding in found:
+            if finding.code is FindingCode.MERGED:
+                self.state.identities.alias(self.entity, identity, finding.records[1].system,
+                                            finding.records[1].key)
         skip = _unresolved(pair.left) | _unresolved(pair.right)
         compared = self.ctx.compared
         if skip:
@@ -269,7 +297,12 @@ class _EntityRun:
             if self.engine.store.native_ids(other, self.entity, [record.canonical_id]):
                 return True
         own = ext_key(record.key)
-        return any(ext_key(record.get(f)) not in (None, own) for f in EXTERNAL_IDS.get(self.entity, ()))
+        ids = [ext_key(record.get(f)) for f in EXTERNAL_IDS.get(self.entity, ())]
+        if any(value not in (None, own) for value in ids):
+            return True  # it carries the other system's business key
+        # The system that issues the business key (the ERP numbering orders) owes the other system the
+        # records of every customer both systems have.
+        return own in ids and self.state.identities.in_both("Account", record.get("account_id"))
 
 
 def _covers(mapped: set[str], path: str) -> bool:
@@ -292,6 +325,24 @@ def _members(groups: list[Finding]) -> dict[str, set[str]]:
     return out
 
 
+def _formatting_variant(finding: Finding, rejection: Rejection, other: CRecord | None, norm: Normalisers) -> bool:
+    """A value the schema refused that is the counterpart's value written differently: "España" for ES,
+    a national phone number for the counterpart's +34 number. A formatting variant, not an invalid value."""
+    if other is None or finding.code is not FindingCode.INVALID_VALUE or not finding.fields:
+        return False
+    path = finding.fields[0]
+    raw, theirs = rejection.native_values.get(path), other.get(path)
+    if not isinstance(raw, str) or not isinstance(theirs, str):
+        return False
+    if finding.detail.get("reason") != "unparseable_phone":
+        return bool(norm(path, raw) == norm(path, theirs))
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(theirs, None))
+    except phonenumbers.NumberParseException:
+        return False
+    return phone(raw, NormaliseConfig(phone_region=region)) == phone(theirs, NormaliseConfig())
+
+
 def _slim(record: CRecord) -> CRecord:
     return CRecord(record.system, record.entity, record.key, {}, record.canonical_id, record.updated_at,
                    record.deleted)
@@ -304,12 +355,9 @@ def _unresolved(record: CRecord) -> set[str]:
 
 
 def _references(entity: str) -> dict[str, str]:
-    from orchestrator.reconcile.detectors.orphans import REFERENCES
-
-    refs = dict(REFERENCES.get(entity, {}))
+    """Reference field -> the entity whose identities make it comparable (the first target)."""
+    refs = {path: targets[0] for path, targets in REFERENCES.get(entity, {}).items()}
     refs.setdefault("owner_id", "User")
-    if entity == "Activity":
-        refs.update({"who_id": "Contact", "what_id": "Account"})
     return refs
 
 

@@ -19,15 +19,28 @@ class Identities:
     def __init__(self, inverse: bool = False) -> None:
         self._by: dict[tuple[str, str], dict[str, str]] = {}
         self._inverse: dict[tuple[str, str], dict[str, str]] | None = {} if inverse else None
+        self._aliases: dict[tuple[str, str], tuple[str, str]] = {}
+        self._paired: set[tuple[str, str]] = set()  # (entity, identity) of pairs where both records are live
 
     def known(self, entity: str) -> bool:
         """Whether ``entity`` was reconciled in this run (its references can be compared)."""
         return any(e == entity for _, e in self._by)
 
-    def pair(self, entity: str, pair: Pair) -> None:
+    def pair(self, entity: str, pair: Pair) -> str:
         identity = pair.left.canonical_id or pair.right.canonical_id or f"~{pair.left.system}:{pair.left.key}"
         self._put(pair.left, entity, identity)
         self._put(pair.right, entity, identity)
+        if not (pair.left.deleted or pair.right.deleted):
+            self._paired.add((entity, identity))
+        return identity
+
+    def in_both(self, entity: str, identity: object) -> bool:
+        """Whether ``identity`` (a resolved reference) names a record live in both systems."""
+        return isinstance(identity, str) and (entity, identity) in self._paired
+
+    def alias(self, entity: str, identity: str, system: str, master: str) -> None:
+        """A merged-away record now means its master: references to either compare equal."""
+        self._aliases[(entity, identity)] = (system, id_key(master) or master)
 
     def alone(self, entity: str, record: CRecord) -> None:
         self._put(record, entity, record.canonical_id or f"~{record.system}:{record.key}")
@@ -49,4 +62,10 @@ class Identities:
         if table is None:
             return None
         key = id_key(native_id) or native_id
-        return table.get(key) or f"{UNRESOLVED}{system}:{key}"
+        identity = table.get(key)
+        for _ in range(4):  # follow merges (a chain of merges is short)
+            target = self._aliases.get((entity, identity)) if identity else None
+            if target is None:
+                break
+            identity = self._by.get((target[0], entity), {}).get(target[1], identity)
+        return identity or f"{UNRESOLVED}{system}:{key}"

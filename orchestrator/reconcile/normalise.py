@@ -50,6 +50,7 @@ class NormaliseConfig(BaseModel):
     datetime_precision: Literal["second", "millisecond", "microsecond"] = "second"
     decimal_scale: dict[str, int] = Field(default_factory=dict)  # field -> declared scale (reference #10)
     fields: dict[str, RuleName] = Field(default_factory=dict)  # field -> rule, overriding the kind's rule
+    country_aliases: dict[str, str] = Field(default_factory=dict)  # lower-cased name -> ISO code, added to ours
     equivalents: dict[str, dict[str, str]] = Field(default_factory=dict)
     """field -> value -> the value it counts as: two vocabularies for one thing (a CRM industry and the
     ERP's coarser sector label) compared in the coarser one. Matched case-insensitively."""
@@ -91,11 +92,27 @@ def phone(value: Any, cfg: NormaliseConfig) -> str | None:
     return parsed or ("+" if raw.startswith("+") else "") + re.sub(r"\D", "", raw)
 
 
+COUNTRY_ALIASES: dict[str, str] = {
+    "españa": "ES", "espana": "ES", "espanya": "ES", "deutschland": "DE", "allemagne": "DE", "italia": "IT",
+    "italie": "IT", "nederland": "NL", "holland": "NL", "pays-bas": "NL", "österreich": "AT", "osterreich": "AT",
+    "schweiz": "CH", "suisse": "CH", "svizzera": "CH", "belgië": "BE", "belgie": "BE", "belgique": "BE",
+    "polska": "PL", "sverige": "SE", "danmark": "DK", "norge": "NO", "suomi": "FI", "éire": "IE", "eire": "IE",
+    "ελλάδα": "GR", "hellas": "GR", "česko": "CZ", "cesko": "CZ", "magyarország": "HU", "россия": "RU",
+    "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "uk": "GB", "u.k.": "GB",
+    "usa": "US", "u.s.a.": "US", "u.s.": "US", "america": "US", "estados unidos": "US", "royaume-uni": "GB",
+    "reino unido": "GB", "vereinigtes königreich": "GB", "frankreich": "FR", "francia": "FR", "spanien": "ES",
+    "espagne": "ES", "spagna": "ES", "alemania": "DE", "germania": "DE", "italien": "IT",
+}
+"""Country names in their own languages (and common short forms) that ISO 3166's English names miss."""
+
+
 def country(value: Any, cfg: NormaliseConfig) -> str | None:
-    """ISO 3166 alpha-2 for a code or a name ("Spain", "ESP", "es" -> "ES")."""
+    """ISO 3166 alpha-2 for a code or a name ("Spain", "ESP", "es", "España" -> "ES")."""
     if _absent(value, cfg):
         return None
-    return validation.country_code(str(value)) or text(value, cfg, fold=True)
+    raw = str(value).strip()
+    alias = cfg.country_aliases.get(raw.casefold()) or COUNTRY_ALIASES.get(raw.casefold())
+    return alias or validation.country_code(raw) or text(value, cfg, fold=True)
 
 
 def currency(value: Any, cfg: NormaliseConfig) -> str | None:

@@ -29,9 +29,16 @@ def native_sources(mapper: Any) -> dict[str, list[str]]:
 
 
 def mapped_fields(mapper: Any) -> set[str] | None:
-    """Canonical paths the mapper fills when reading (None when the mapper does not say)."""
+    """Canonical paths the mapper carries both ways from a native field (None when the mapper does not say).
+
+    Derived values (read-only templates, constants, a domain computed from a website) are left out:
+    they restate other fields or say nothing about the record, so they are not compared.
+    """
     fields = getattr(getattr(mapper, "spec", None), "fields", None)
-    return set(native_sources(mapper)) if fields else None
+    if not fields:
+        return None
+    return {path for f in fields if getattr(f, "direction", "both") == "both" and getattr(f, "native_paths", ())
+            for path in getattr(f, "canonical_paths", ())}
 
 
 def salvage(mapper: Any, record: Mapping[str, Any], rejection: RecordRejection, ctx: Any

@@ -36,6 +36,8 @@ log = structlog.get_logger(__name__)
 ROW = "_row"
 """``CRecord.native`` key of the whole native record, kept only when an observer asks (healing)."""
 OBJECT = "_object"
+REJECTION = "rejection"
+"""``CRecord.native`` key of the mapper's rejection of a salvaged record (judged once it is matched)."""
 SALVAGED = "salvaged"
 """``CRecord.native`` key listing the canonical fields left out because the mapper refused them."""
 
@@ -130,6 +132,7 @@ class SideReader:
             if partial is not None:
                 record = self._record(shape, key, cids.get(key), partial, records[index])
                 record.native[SALVAGED] = tuple(r.field for r in rejection.reasons)
+                record.native[REJECTION] = rejections[-1]
                 out.append(record)
         for key in tombstones:
             # A tombstone is only a key; where the key is also the record's external id, say so for matching.

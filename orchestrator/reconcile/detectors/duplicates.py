@@ -41,6 +41,7 @@ class DuplicateConfig(BaseModel):
     exact_name_threshold: float = 97.0  # alone enough when nothing contradicts it
     max_block: int = 200  # larger blocks fall back to a sorted-neighbourhood window
     window: int = 8
+    entities: list[str] = ["Account", "Contact", "Lead"]  # where look-alike records mean the same thing
 
 
 class Profile(NamedTuple):
@@ -56,11 +57,13 @@ class Profile(NamedTuple):
     city: str | None
     country: str | None
     parent: str | None
+    person: bool
 
 
 def profile(record: CRecord) -> Profile:
     get = record.values.get
-    if record.entity in ("Contact", "Lead", "User"):
+    person = record.entity in ("Contact", "Lead", "User")
+    if person:
         name = name_key(" ".join(str(v) for v in (get("first_name"), get("last_name")) if v))
     else:
         name = name_key(get("name") or get("company"))
@@ -73,7 +76,7 @@ def profile(record: CRecord) -> Profile:
         key=record.key, canonical_id=record.canonical_id, name=name, email=email,
         phone=phone(get("phone") or get("mobile_phone"), _PHONE_CFG),
         domain=None if domain in FREE_MAIL else domain, vat=ext_key(get("vat_number")),
-        city=name_key(city), country=country(land, _PHONE_CFG), parent=id_key(get("account_id")),
+        city=name_key(city), country=country(land, _PHONE_CFG), parent=id_key(get("account_id")), person=person,
     )
 
 
@@ -88,23 +91,35 @@ def block_keys(p: Profile) -> list[str]:
     return keys
 
 
+def _same(x: str | None, y: str | None) -> bool:
+    return x is not None and x == y
+
+
+def _differ(x: str | None, y: str | None) -> bool:
+    return x is not None and y is not None and x != y
+
+
 def verdict(a: Profile, b: Profile, cfg: DuplicateConfig) -> float | None:
-    """The similarity score when ``a`` and ``b`` are the same thing, else None."""
-    if a.country and b.country and a.country != b.country:
+    """The similarity score when ``a`` and ``b`` are the same thing, else None.
+
+    A VAT number is enough on its own. Otherwise names must be close and something else must agree
+    (email, phone, web domain, or the parent account); two companies with the same name and nothing
+    that contradicts it are the same, two people with the same name never are on the name alone.
+    """
+    if _differ(a.country, b.country):
         return None
-    if a.vat and a.vat == b.vat:
+    if _same(a.vat, b.vat):
         return 100.0
     score = fuzz.token_sort_ratio(a.name, b.name) if a.name and b.name else 0.0
-    corroborated = any(x is not None and x == y for x, y in (
-        (a.email, b.email), (a.phone, b.phone), (a.domain, b.domain)))
-    if a.email and b.email and a.email != b.email and (a.domain or b.domain) is None:
-        corroborated = False
-    if score >= cfg.name_threshold and (corroborated or (a.parent and a.parent == b.parent)):
+    if score < cfg.name_threshold:
+        return None
+    agree = ((a.email, b.email), (a.phone, b.phone), (a.domain, b.domain), (a.parent, b.parent))
+    if any(_same(x, y) for x, y in agree):
         return score
-    contradicted = any(x and y and x != y for x, y in ((a.email, b.email), (a.domain, b.domain), (a.city, b.city)))
-    if score >= cfg.exact_name_threshold and not contradicted:
-        return score
-    return None
+    if a.person or score < cfg.exact_name_threshold:
+        return None
+    pairs = ((a.email, b.email), (a.domain, b.domain), (a.city, b.city), (a.phone, b.phone), (a.vat, b.vat))
+    return None if any(_differ(x, y) for x, y in pairs) else score
 
 
 @dataclass

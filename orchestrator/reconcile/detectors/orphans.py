@@ -16,27 +16,28 @@ from orchestrator.reconcile.finding import Finding, RecordRef
 from orchestrator.reconcile.normalise import id_key
 from orchestrator.reconcile.records import CRecord
 
-REFERENCES: dict[str, dict[str, str]] = {
-    "Account": {"parent_id": "Account"},
-    "Contact": {"account_id": "Account"},
-    "Opportunity": {"account_id": "Account"},
-    "Lead": {"converted_account_id": "Account"},
+REFERENCES: dict[str, dict[str, tuple[str, ...]]] = {
+    "Account": {"parent_id": ("Account",), "owner_id": ("User",)},
+    "Contact": {"account_id": ("Account",), "owner_id": ("User",)},
+    "Opportunity": {"account_id": ("Account",), "owner_id": ("User",)},
+    "Lead": {"converted_account_id": ("Account",), "owner_id": ("User",)},
+    "Activity": {"who_id": ("Contact", "Lead"), "what_id": ("Account", "Opportunity"), "owner_id": ("User",)},
 }
-"""Canonical reference fields checked for orphans, and the entity each points at."""
+"""Canonical reference fields checked for orphans, and the entities each may point at."""
 REF_PREFIX = "ref:"
 """``CRecord.native`` keys holding a reference as the system wrote it (``ref:account_id``)."""
+QUEUE_PREFIX = "00G"
 
 
 @dataclass(slots=True)
 class KeyIndex:
-    """Keys and canonical ids of one entity in one system (live records only)."""
+    """Keys and canonical ids of one entity in one system. Deleted rows count: a reference to a
+    soft-deleted customer points at a row that is there (the delete is its own finding)."""
 
     keys: set[str] = field(default_factory=set)
     canonical: set[str] = field(default_factory=set)
 
     def add(self, record: CRecord) -> None:
-        if record.deleted:
-            return
         self.keys.add(id_key(record.key) or record.key)
         if record.canonical_id:
             self.canonical.add(record.canonical_id)
@@ -47,39 +48,43 @@ class KeyIndex:
 
 @dataclass(slots=True)
 class OrphanDetector:
-    """Feed every record of every entity (parents first); collect findings at the end of each entity."""
+    """Feed every record of every entity; collect the findings once every entity has been read."""
 
     indexes: dict[tuple[str, str], KeyIndex] = field(default_factory=dict)
-    _pending: list[tuple[CRecord, str, str, str]] = field(default_factory=list)
+    _pending: list[tuple[CRecord, str, tuple[str, ...], str]] = field(default_factory=list)
 
     def index(self, system: str, entity: str) -> KeyIndex:
+        """The index of an entity read from ``system`` (created when the entity is read)."""
         return self.indexes.setdefault((system, entity), KeyIndex())
 
-    def wanted(self, entity: str) -> bool:
-        """Whether any checked reference points at ``entity`` (so its keys must be indexed)."""
-        return any(target == entity for refs in REFERENCES.values() for target in refs.values())
+    def _found(self, system: str, targets: tuple[str, ...], value: str) -> bool | None:
+        """True/False when some target entity was read from the system, None when none was (cannot tell)."""
+        known = [self.indexes[(system, t)] for t in targets if (system, t) in self.indexes]
+        if not known:
+            return None
+        return any(value in index for index in known)
 
     def add(self, record: CRecord) -> None:
         if record.deleted:
             return
-        for path, target in REFERENCES.get(record.entity, {}).items():
+        for path, targets in REFERENCES.get(record.entity, {}).items():
             value = record.native.get(REF_PREFIX + path, record.get(path))
-            if value in (None, ""):
+            if value in (None, "") or (path == "owner_id" and str(value).startswith(QUEUE_PREFIX)):
                 continue
-            if target == record.entity or str(value) not in self.index(record.system, target):
-                self._pending.append((_slim(record), path, target, str(value)))
+            if not self._found(record.system, targets, str(value)):
+                self._pending.append((_slim(record), path, targets, str(value)))
 
     def findings(self) -> Iterator[Finding]:
         """Check what was pending against the now-complete indexes."""
         pending, self._pending = self._pending, []
-        for record, path, target, value in pending:
-            if value in self.index(record.system, target):
+        for record, path, targets, value in pending:
+            if self._found(record.system, targets, value) is not False:
                 continue
             yield Finding(
                 code=FindingCode.ORPHAN_REFERENCE, entity=record.entity,
                 records=(RecordRef(record.system, record.key, record.canonical_id),), fields=(path,),
-                values={path: {record.system: value}}, subject=target,
-                message=f"{path} points at a {target} that does not exist in {record.system}",
+                values={path: {record.system: value}}, subject="/".join(targets),
+                message=f"{path} points at a {' or '.join(targets)} that does not exist in {record.system}",
             )
 
 
