@@ -32,11 +32,11 @@ from sqlalchemy.engine import Engine
 from connectors.salesforce.objects import OBJECTS, SObject, extend_objects
 from connectors.testdata.alterations import Alteration, Ctx, Row
 from connectors.testdata.config import GeneratorConfig
-from connectors.testdata.defects import Plan, build_plan
 from connectors.testdata.erp_rows import ErpRows
 from connectors.testdata.formats import sf_datetime
 from connectors.testdata.ground_truth import build_ground_truth, write_ground_truth
 from connectors.testdata.loader import load_erp
+from connectors.testdata.plan import Plan, build_plan
 from connectors.testdata.sf_rows import SalesforceRows
 from connectors.testdata.variants import Variants
 from connectors.testdata.world import World

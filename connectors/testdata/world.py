@@ -278,10 +278,6 @@ class World:
         """A creation time: 30 days to the whole history before base_time."""
         return self.start + r.below(self.base - 30 * DAY - self.start)
 
-    def after(self, r: Rng, start: int, max_days: int) -> int:
-        """A time after ``start`` (at most ``max_days`` later) and at least a day before the last sync."""
-        return start + r.below(max(1, min(max_days * DAY, self.last_sync - DAY - start)))
-
     def _modified(self, r: Rng, created: int) -> int:
         return created + r.below(max(1, self.last_sync - created))
 
