@@ -48,11 +48,13 @@ class RestClient:
         """
         action = f"rest: {method} {target.split('?')[0]}"
         url = self.url(target)
+        data = None if json is None else orjson.dumps(json, default=_json_default)  # dates, decimals as text
         for attempt in (1, 2):
             if self.limiter is not None:
                 self.limiter.acquire()
+            headers = self.auth.headers() | ({"Content-Type": "application/json"} if data is not None else {})
             try:
-                response = self.session.request(method, url, params=params, json=json, headers=self.auth.headers(),
+                response = self.session.request(method, url, params=params, data=data, headers=headers,
                                                 timeout=self.timeout)
             except requests.RequestException as exc:
                 raise transport_error(exc, action) from exc
@@ -76,6 +78,12 @@ class RestClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)  # Decimal keeps its exact text
 
 
 def dig(value: Any, path: str | None) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -37,12 +39,14 @@ def test_record_writes_report_created_and_rejections_and_the_rest_lands(api: Any
     connector = rest(api.url)
     records = people(6)
     records[2]["email"] = "not-an-email"
+    records[1] |= {"credit": Decimal("1500.50"), "met": date(2024, 2, 29)}  # as a mapping hands them over
     first = connector.write("contacts", records)
     assert [r.created for r in first.results] == [True, True, None, True, True, True]
     error = first.results[2].error
     assert error is not None and error.code == "INVALID_EMAIL" and error.key == "c002"
     assert "not-an-email" not in str(error)  # the body quoted the value; the error does not
     assert sorted(api.api.rows) == ["c000", "c001", "c003", "c004", "c005"]
+    assert (api.api.rows["c001"]["credit"], api.api.rows["c001"]["met"]) == ("1500.50", "2024-02-29")
     again = connector.write("contacts", people(2), deletes=["c000", "c404"])
     assert [r.created for r in again.results] == [False, False] and all(d.ok for d in again.deleted)
     assert "c000" not in api.api.rows

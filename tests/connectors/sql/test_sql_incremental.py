@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import CHAR, Column, DateTime, Integer, MetaData, String, Table, delete, update
 
-from connectors.base import Batch, Cursor, KeyRange, NativeRecord
+from connectors.base import Batch, Cursor, KeyRange, NativeRecord, TimeWindow
 from connectors.retry import NO_RETRY
 from connectors.sql import SqlConfig, SqlConnector
 
@@ -109,4 +109,21 @@ def test_key_sweep_finds_hard_deletes_and_key_ranges_partition(db: Any) -> None:
     assert spec.supports_deletes and spec.cursor_field == "changed" and spec.primary_key == ("id",)
     middle = [r for b in drain(sql, range=KeyRange(start=100, end=200)) for r in b.records]
     assert sorted(ids(middle)) == list(range(100, 200))
+    sql.close()
+
+
+def test_time_windows_and_tables_without_a_cursor_column_resume_by_key(db: Any) -> None:
+    _, sql = setup(db)
+    window = [r for b in drain(sql, range=TimeWindow(start=T1, end=T1 + timedelta(minutes=1))) for r in b.records]
+    assert sorted(ids(window)) == list(range(50, 550))
+    metadata = MetaData(schema=db.schema)
+    Table("codes", metadata, Column("code", String(8), primary_key=True), Column("label", String(20)))
+    metadata.create_all(db.engine)
+    plain = SqlConnector(SqlConfig(url=db.url, schema=db.schema, batch_size=4, streams={"codes": {}}), NO_RETRY)
+    assert not plain.write("codes", [{"code": f"K{i:02d}", "label": str(i)} for i in range(10)]).failed
+    batches = list(plain.read("codes"))
+    assert [len(b.records) for b in batches] == [4, 4, 2] and batches[0].cursor is not None
+    resumed = [r["code"] for b in plain.read("codes", cursor=through_json(batches[0].cursor)) for r in b.records]
+    assert resumed == [f"K{i:02d}" for i in range(4, 10)]
+    plain.close()
     sql.close()
