@@ -10,10 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.salesforce.objects import to_15
-from connectors.testdata.formats import DAY, ascii_slug, local_naive, to_date
+from connectors.testdata.formats import DAY, ascii_slug, local_naive, phone_national, to_date
 from connectors.testdata.sf_rows import decimal_scale_amount, phone_in_variant
 from connectors.testdata.variants import Variants
-from connectors.testdata.world import LINKED, World
+from connectors.testdata.world import ERP_ONLY, LINKED, Company, Phone, World
 
 VAT_RATES = {"ES": Decimal("0.21"), "DE": Decimal("0.19"), "FR": Decimal("0.20"), "GB": Decimal("0.20"),
              "US": Decimal("0"), "IT": Decimal("0.22"), "NL": Decimal("0.21")}
@@ -45,7 +45,7 @@ class ErpRows:
             "company_name": co.name.upper() if variant == "letter_case" else co.name,
             "vat_id": pr.vat,
             "street": co.street, "zip": co.postal, "city": co.city.name, "country": country,
-            "phone_no": phone_in_variant(pr.phone, detail) if variant == "phone_format" else pr.phone.international,
+            "phone_no": self._phone(co, pr.phone, variant, detail),
             "email_addr": pr.email,
             "web": "" if variant == "null_vs_empty" else pr.website,
             "sector": w.sector(pr.industry),
@@ -59,6 +59,16 @@ class ErpRows:
             "changed_ts": self.local(co.erp_changed),
             "deleted_flag": "N",
         }
+
+    @staticmethod
+    def _phone(co: Company, phone: Phone, variant: str | None, detail: int) -> str:
+        """Linked customers hold what the sync wrote (international); the ERP's own domestic
+        customers are typed the national way, as a Spanish clerk would."""
+        if variant == "phone_format":
+            return phone_in_variant(phone, detail)
+        if co.kind == ERP_ONLY and co.country.code == "ES":
+            return phone_national(phone.country, phone.nsn, phone.area_len)
+        return phone.international
 
     def contact(self, c: int, m: int) -> dict[str, Any]:
         w, co = self.world, self.world.company(c)

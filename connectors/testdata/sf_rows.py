@@ -13,7 +13,7 @@ from typing import Any
 
 from connectors.salesforce.objects import OPPORTUNITY_STAGES, SObject, expected_revenue, health_score
 from connectors.testdata import world_data as wd
-from connectors.testdata.formats import DAY, phone_variant, sf_date, sf_datetime, to_date
+from connectors.testdata.formats import DAY, phone_national, phone_variant, sf_date, sf_datetime, to_date
 from connectors.testdata.rng import words
 from connectors.testdata.variants import Variants
 from connectors.testdata.world import CRM_ONLY, LINKED, S_EVENT, S_TASK, Company, Phone, World, scaled
@@ -237,7 +237,8 @@ class SalesforceRows:
         row["Title"], row["Company"] = ld.title, ld.company
         row["Street"], row["City"], row["State"] = ld.street, ld.city.name, ld.city.state
         row["PostalCode"], row["Country"] = ld.postal, ld.country.name
-        row["Phone"] = ld.phone.international
+        phone = ld.phone  # web-form leads type their number the national way about a third of the time
+        row["Phone"] = phone_national(phone.country, phone.nsn, phone.area_len) if n % 3 == 1 else phone.international
         row["Email"] = ld.email
         row["LeadSource"], row["Status"] = ld.source, ld.status
         row["Industry"], row["Rating"] = ld.industry, ld.rating

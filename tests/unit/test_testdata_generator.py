@@ -16,6 +16,7 @@ import pytest
 
 from connectors.salesforce.objects import OBJECTS, is_valid_id, object_for_id
 from connectors.testdata import CODES, Dataset, GeneratorConfig
+from connectors.testdata import world_data as wd
 from connectors.testdata.erp_schema import ORDER_STATUS, SECTORS
 from connectors.testdata.formats import _de_check, _es_check, _it_check
 
@@ -209,15 +210,19 @@ def test_phone_numbers_are_valid_for_libphonenumber(sf: dict[str, list[dict[str,
                                                     truth: dict[str, Any]) -> None:
     invalid = {d["keys"].get("salesforce") for d in truth["defects"] if d["code"] == "invalid_value"}
     checked = Counter()
-    for obj, fields in (("Account", ("Phone",)), ("Contact", ("Phone", "MobilePhone")), ("Lead", ("Phone",))):
+    regions = {c.name: c.code for c in wd.COUNTRIES}
+    for obj, fields, country in (("Account", ("Phone",), "BillingCountry"), ("Lead", ("Phone",), "Country"),
+                                 ("Contact", ("Phone", "MobilePhone"), "MailingCountry")):
         for row in sf[obj]:
             for field in fields:
                 if row[field] is None or row["Id"] in invalid:
                     continue
-                number = phonenumbers.parse(row[field], None)
+                number = phonenumbers.parse(row[field], regions[row[country]])
                 assert phonenumbers.is_valid_number(number), row[field]
                 checked[phonenumbers.region_code_for_number(number)] += 1
+                assert phonenumbers.region_code_for_number(number) == regions[row[country]]
     assert set(checked) == {"ES", "DE", "FR", "GB", "US", "IT", "NL"}
+    assert any(not r["Phone"].startswith("+") for r in sf["Lead"] if r["Phone"] and r["Id"] not in invalid)
 
 
 def test_vat_check_digits_match_published_examples() -> None:
