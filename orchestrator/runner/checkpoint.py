@@ -9,11 +9,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
 
-from connectors.base import Batch, Cursor, TimeWindow
+from connectors.base import Batch, Cursor, KeyRange, ReadRange, TimeWindow
 from orchestrator.runner import pipeline
 from orchestrator.runner.job import Side, StreamJob
 from orchestrator.runner.observe import BatchReport
@@ -40,16 +42,51 @@ class PartitionResult:
 
 def read_batches(job: StreamJob, side: Side, start: dict[str, Any] | None) -> Iterator[Batch]:
     """The source's batches from ``start``, at most ``job.batch_size`` records each, never past the run's
-    start time where the stream has a time cursor.
+    start time where the stream has a time cursor, and within the job's key range or time window.
 
     A connector page larger than the sync's batch size is cut into pieces; only the last piece
     carries the page's cursor, so a crash inside a page re-reads that page, never skips part of it.
     """
-    window = TimeWindow(end=job.options.started_at) if time_cursor(side) else None
-    for page in side.connector.read(side.object, Cursor.from_json(start), range=window):
+    timed = time_cursor(side)
+    read_range = bounded_range(job, timed)
+    for page in side.connector.read(side.object, Cursor.from_json(start), range=read_range):
+        # A key range cannot carry the time bound too: a page reaching past the run's start is
+        # written but its cursor is not kept, and the partition ends there (the next run re-reads it).
+        past = timed and isinstance(read_range, KeyRange) and past_start(page.cursor, job, side)
+        if past:
+            page = Batch(records=page.records, cursor=None, tombstones=page.tombstones, errors=page.errors)
         for batch in split(page, job.batch_size):
             job.kill.hit("after_read")
             yield batch
+        if past:
+            return
+
+
+def bounded_range(job: StreamJob, timed: bool) -> ReadRange | None:
+    """The job's range (a partition's, or the whole stream), its time window ending at the run's start."""
+    started = job.options.started_at
+    read_range = job.read_range
+    if read_range is None:
+        return TimeWindow(end=started) if timed else None
+    if isinstance(read_range, TimeWindow) and timed:
+        end = started if read_range.end is None else min(read_range.end, started)
+        return TimeWindow(start=read_range.start, end=end)
+    return read_range
+
+
+def past_start(cursor: Cursor | None, job: StreamJob, side: Side) -> bool:
+    """True when a page's cursor (a date-time) is later than the run's start."""
+    value = cursor.value if cursor is not None else None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return False
+    if not isinstance(value, datetime):
+        return False
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(side.timezone or "UTC"))
+    return value > job.options.started_at
 
 
 def split(page: Batch, size: int) -> Iterator[Batch]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from connectors.base import Connector, StreamSpec
+from connectors.base import Connector, ReadRange, StreamSpec
 from mappings.canonical import CanonicalModel
 from orchestrator.runner.conflicts import ConflictRules
 from orchestrator.runner.killpoints import KillSwitch
@@ -72,3 +72,5 @@ class StreamJob:
     observer: RunObserver = field(default_factory=NullObserver)
     kill: KillSwitch = field(default_factory=lambda: KillSwitch({}))
     canonical_model: type[CanonicalModel] = CanonicalModel
+    # A partition's key range or time window (distributed executors); None reads the whole stream.
+    read_range: ReadRange | None = None

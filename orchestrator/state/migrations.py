@@ -20,7 +20,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Connection
 
-from orchestrator.state import schema
+from orchestrator.state import partitions, schema
 from orchestrator.state.db import Database, create_schema
 from orchestrator.state.types import StateStoreError
 
@@ -41,15 +41,21 @@ def _reconcile_tables(conn: Connection) -> None:
     tables.create(conn)
 
 
+def _partition_tables(conn: Connection) -> None:
+    partitions.create(conn)
+
+
 def _baseline(conn: Connection) -> None:
     schema.metadata.create_all(conn, checkfirst=True)
     _reconcile_tables(conn)  # migration 2's tables: a new store starts at the latest shape
+    _partition_tables(conn)  # migration 3's
 
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: runs, checkpoints, leases, xref, quarantine, findings, sync_state", _baseline),
     Migration(2, "reconcile and heal: schema snapshots, key ranges, heal plans, heal journal "
                  "(orchestrator/reconcile/tables.py)", _reconcile_tables),
+    Migration(3, "partitions of distributed runs (orchestrator/state/partitions.py)", _partition_tables),
 )
 
 
