@@ -95,6 +95,8 @@ class RowFault:
 def row_fault(exc: BaseException) -> RowFault | None:
     """The row-level meaning of ``exc``, or None when the error is not about one row's data."""
     orig: Any = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc  # COPY raises psycopg errors raw
+    if _unbindable(orig):
+        return RowFault("invalid_value", f"{type(orig).__name__} binding a value")
     if orig is not None and not isinstance(orig, sa_exc.SQLAlchemyError):
         if _is_psycopg(orig):
             return _pg_fault(orig)
@@ -106,6 +108,24 @@ def row_fault(exc: BaseException) -> RowFault | None:
     if isinstance(exc, sa_exc.StatementError) and isinstance(exc.orig, (TypeError, ValueError)):
         return RowFault("invalid_value", type(exc.orig).__name__)  # a bind processor refused a value
     return None
+
+
+def _unbindable(orig: Any) -> bool:
+    """A value the driver cannot send at all (a dict for a text column): that record's fault.
+
+    psycopg says "cannot adapt/dump", sqlite3 "Error binding parameter", and PyMySQL raises a
+    plain TypeError from its escaping code; none of them reaches the server.
+    """
+    text = str(orig)
+    if type(orig).__name__ in ("ProgrammingError", "DataError", "InterfaceError") and (
+            text.startswith(("cannot adapt", "cannot dump", "Error binding parameter"))):
+        return True
+    if isinstance(orig, (TypeError, ValueError)) and orig.__traceback__ is not None:
+        frame = orig.__traceback__
+        while frame.tb_next is not None:
+            frame = frame.tb_next
+        return "/pymysql/" in frame.tb_frame.f_code.co_filename
+    return False
 
 
 def _is_psycopg(orig: Any) -> bool:
@@ -193,7 +213,7 @@ def translate(exc: BaseException, action: str) -> ConnectorError:
 def _translate_driver(orig: Any, action: str, invalidated: bool) -> ConnectorError:
     text = _first_line(orig)
     if _is_psycopg(orig):
-        kind = _pg_kind(orig.sqlstate, text, invalidated)
+        kind = _pg_kind(orig.sqlstate, text, invalidated, type(orig).__name__ in ("OperationalError", "InterfaceError"))
     elif type(orig).__module__.startswith("pymysql"):
         kind = _mysql_kind(orig.args[0] if orig.args and isinstance(orig.args[0], int) else None)
     else:
@@ -202,8 +222,10 @@ def _translate_driver(orig: Any, action: str, invalidated: bool) -> ConnectorErr
     return cls(f"{action}: {type(orig).__name__}: {text}")
 
 
-def _pg_kind(state: str | None, text: str, invalidated: bool) -> str:
-    if state is None:  # failed before the server answered: connection refused, auth at startup
+def _pg_kind(state: str | None, text: str, invalidated: bool, operational: bool) -> str:
+    if state is None:  # no server answer: a connection failure (retry), else the client refused something
+        if not operational:
+            return "stream"
         return "auth" if "authentication" in text else "retry"
     if state.startswith(AUTH_SQLSTATE_PREFIXES):
         return "auth"

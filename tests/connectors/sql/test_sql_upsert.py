@@ -96,10 +96,13 @@ def test_partial_records_update_only_their_columns_and_last_duplicate_wins(db: A
         {"id": 2, "name": "First", "updated_at": "2022-01-01T10:00:00"},  # text for a datetime column
         {"id": 2, "name": "Second"},
         {"id": 3, "nickname": "x"},
+        {"id": 4, "name": {"first": "Ann"}},  # a value no driver can send to a text column
     ])
-    assert [r.ok for r in result.results] == [True, True, True, False]
+    assert [r.ok for r in result.results] == [True, True, True, False, False]
     unknown = result.results[3].error
     assert unknown is not None and unknown.code == "unknown_field" and unknown.fields == ("nickname",)
+    unsendable = result.results[4].error
+    assert unsendable is not None and unsendable.code == "invalid_value"
     with db.engine.connect() as conn:
         rows = {r.id: r for r in conn.execute(select(table))}
     assert (rows[1].name, rows[1].score) == ("Person 1", 40)
