@@ -16,7 +16,7 @@ from connectors.testdata.erp_rows import ErpRows
 from connectors.testdata.formats import epoch, local_naive, parse_sf_datetime, sf_datetime
 from connectors.testdata.links import LINKS
 from connectors.testdata.sf_rows import SalesforceRows
-from connectors.testdata.world import LINKED, World
+from connectors.testdata.world import World
 
 Row = dict[str, Any]
 SF, ERP = "salesforce", "erp"
@@ -47,11 +47,6 @@ class Ctx:
         if entity == "Account":
             return w.cust_no(c)
         return w.contact_no(c, m) if entity == "Contact" else w.order_no(c, m)
-
-    def linked(self, entity: str, c: int, m: int = 0) -> bool:
-        if entity not in ERP_TABLE or self.world.kind(c) != LINKED:
-            return False
-        return entity != "Opportunity" or m < self.world.w
 
     def in_erp(self, entity: str, c: int, m: int = 0) -> bool:
         if entity not in ERP_TABLE or not self.world.in_erp(c):
@@ -286,7 +281,6 @@ class Duplicate(Alteration):
     """A second record of the same real-world entity on ``side`` (no link to the other system)."""
 
     side: str = SF
-    number: int = 0  # the duplicate's own record number (outside the regular index range)
     dup_key: str | int = ""
 
     def sf_extras(self, obj: str) -> list[Row]:

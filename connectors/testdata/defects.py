@@ -162,7 +162,7 @@ def _duplicate() -> list[Kind]:
         def build(ctx: Ctx, a: Allocator, j: int) -> Alteration:
             key: str | int = id_for(prefix, EXTRA_BASE + j) if side == SF else str(90_000_001 + j)
             return Duplicate(ctx, "duplicate", f"{entity.lower()}_in_{side}", entity, a.take(population),
-                             side=side, number=j, dup_key=key,
+                             side=side, dup_key=key,
                              note=f"a second {entity} for the same {'person' if entity != 'Account' else 'company'}"
                                   f", created by hand without the ERP link")
         return build

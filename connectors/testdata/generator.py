@@ -85,7 +85,8 @@ class Dataset:
         return base + self.plan.sf_delta(obj)
 
     def iter_salesforce(self, obj: str) -> Iterator[Row]:
-        """Every row of ``obj`` in Id order (injected duplicates last), defects and variants applied."""
+        """Every row of ``obj`` in Id order (injected duplicates last), defects and variants applied.
+        Custom objects declared through ``custom_objects`` are described but have no rows."""
         if obj not in self.objects:
             raise KeyError(f"unknown Salesforce object {obj!r}")
         rows = self._salesforce_rows(obj)
@@ -104,19 +105,17 @@ class Dataset:
                     continue
                 alts = by_company.get(c)
                 for m in range(slots):
-                    row: Row | None = build(c, m)
-                    if alts:
-                        row = _apply(alts, "sf", obj, row)  # type: ignore[arg-type]
-                    if row is not None:
-                        yield row
+                    row = build(c, m)
+                    out = _apply(alts, "sf", obj, row) if alts else row
+                    if out is not None:
+                        yield out
         elif obj == "Lead":
             for n in range(self.config.leads_count):
-                lead: Row | None = b.lead(n)
+                lead = b.lead(n)
                 alts = plan.by_lead.get(n)
-                if alts:
-                    lead = _apply(alts, "sf", obj, lead)  # type: ignore[arg-type]
-                if lead is not None:
-                    yield lead
+                out = _apply(alts, "sf", obj, lead) if alts else lead
+                if out is not None:
+                    yield out
         elif obj == "User":
             yield from (b.user(u) for u in range(self.config.users))
         elif obj == "Group":
