@@ -33,6 +33,27 @@ Headers = CaseInsensitiveDict[str]
 SPOOL_BYTES = 32 * 1024 * 1024  # a Bulk results page larger than this spills to a temporary file
 
 
+class VerifyingSession(requests.Session):
+    """A session whose configured CA bundle wins over REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE.
+
+    requests lets those environment variables override ``session.verify`` (psf/requests#3829), which
+    would silently ignore the ``ca_bundle`` setting on machines that export them.
+    """
+
+    def __init__(self, ca_bundle: str | None) -> None:
+        super().__init__()
+        self.ca_bundle = ca_bundle
+        if ca_bundle:
+            self.verify = ca_bundle
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> Any:
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if self.ca_bundle and verify in (None, True):
+            settings["verify"] = self.ca_bundle
+        return settings
+
+
 @dataclass(slots=True)
 class Budget:
     """Daily API usage from ``Sforce-Limit-Info: api-usage=N/M``; stops work past ``share`` of M."""
@@ -68,9 +89,7 @@ class SalesforceClient:
         self.config = config
         self.policy = policy
         self.now = now
-        self.session = session or requests.Session()
-        if config.ca_bundle is not None:
-            self.session.verify = str(config.ca_bundle)
+        self.session = session or VerifyingSession(str(config.ca_bundle) if config.ca_bundle else None)
         self.session.hooks["response"].append(self._observe)
         self.budget = Budget(config.budget_share)
         self._sf: Salesforce | None = None

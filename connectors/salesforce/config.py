@@ -91,6 +91,8 @@ class SalesforceConfig(BaseModel):
     timeout: float = Field(120.0, gt=0, description="Seconds to wait for a response.")
 
     objects: tuple[str, ...] | None = Field(None, description="Objects to offer as streams; default all queryable.")
+    fields: dict[str, tuple[str, ...]] = Field(default_factory=dict, description="Object -> the fields to read "
+                                               "(Id, the cursor field and IsDeleted are always added); default all.")
     start_date: datetime | None = Field(None, description="Earliest cursor value read when there is no cursor yet.")
     lookback: timedelta = Field(timedelta(0), description="Re-read this far behind the cursor (late commits).")
     window: timedelta | None = Field(None, description="Read in windows of this size (resumable pieces).")

@@ -34,7 +34,7 @@ from connectors.salesforce.bulk import BulkIngest, BulkQuery
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.reader import Reader
-from connectors.salesforce.schema import ObjectShape, shape
+from connectors.salesforce.schema import ObjectShape, narrow, shape
 from connectors.salesforce.writer import Writer
 
 log = structlog.get_logger(__name__)
@@ -86,7 +86,13 @@ class SalesforceConnector:
             describe = self.client.call_sf(lambda sf: sf.restful(path, timeout=timeout))
             if not isinstance(describe, dict):
                 raise ConfigurationError(f"describe of {name} returned nothing")
-            self._shapes[name] = shape(describe)
+            shaped = shape(describe)
+            if name in self.config.fields:
+                try:
+                    shaped = narrow(shaped, self.config.fields[name])
+                except ValueError as exc:
+                    raise ConfigurationError(f"fields: {exc}") from exc
+            self._shapes[name] = shaped
         return self._shapes[name]
 
     def check(self) -> CheckReport:

@@ -9,7 +9,7 @@ returns a blob URL per record instead of the content and Bulk refuses them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from connectors.base import FieldSpec, FieldType, StreamSpec
@@ -90,3 +90,16 @@ def shape(describe: Mapping[str, Any]) -> ObjectShape:
     selected.sort(key=lambda n: n != "Id")  # stable: Id first, describe order after
     types = {str(f["name"]): str(f.get("type")) for f in fields if str(f["name"]) in set(selected)}
     return ObjectShape(spec, tuple(selected), types, soft_deletes, entry.bulk)
+
+
+def narrow(shaped: ObjectShape, wanted: tuple[str, ...]) -> ObjectShape:
+    """The shape reading only ``wanted`` plus what reads need (Id, the cursor field, IsDeleted)."""
+    unknown = [f for f in wanted if f not in shaped.types]
+    if unknown:
+        raise ValueError(f"{shaped.name} has no readable field {', '.join(unknown)}")
+    spec = shaped.spec
+    keep = {"Id", *wanted, *(f for f in (spec.cursor_field, "IsDeleted") if f and f in shaped.types)}
+    select = tuple(f for f in shaped.select if f in keep)
+    fields = tuple(f for f in spec.fields if f.name in keep)
+    return replace(shaped, spec=spec.model_copy(update={"fields": fields}), select=select,
+                   types={f: shaped.types[f] for f in select})

@@ -87,3 +87,50 @@ def make_connector() -> Iterator[Callable[..., SalesforceConnector]]:
     for connector in made:
         connector.close()
 
+
+
+class LiveOrg:
+    """A running in-process sandbox and connectors configured for it (login_url = its HTTPS URL + its CA)."""
+
+    def __init__(self, sandbox: Any) -> None:
+        self.sb = sandbox
+        self._made: list[SalesforceConnector] = []
+
+    def settings(self, **overrides: Any) -> SalesforceConfig:
+        from connectors.salesforce.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+        base: dict[str, Any] = {
+            "auth": {"flow": "client_credentials", "client_id": DEFAULT_CLIENT_ID,
+                     "client_secret": DEFAULT_CLIENT_SECRET},
+            "login_url": self.sb.urls.https, "ca_bundle": str(self.sb.urls.ca_path), "bulk_poll_interval": 0,
+        }
+        return SalesforceConfig.model_validate({**base, **overrides})
+
+    def connector(self, policy: RetryPolicy | None = None, **overrides: Any) -> SalesforceConnector:
+        connector = SalesforceConnector(self.settings(**overrides), policy or quick_policy(10))
+        self._made.append(connector)
+        return connector
+
+    def contacts(self, numbers: range, stamp: Callable[[int], str], deleted: Callable[[int], bool] = lambda n: False,
+                 ) -> list[dict[str, Any]]:
+        """Contact rows in stored form (for ``Sandbox.insert_rows``)."""
+        owner = self.sb.user_id()
+        return [{"Id": objects.id_for("003", n), "LastName": f"Last{n}", "FirstName": f"First{n}",
+                 "Email": f"p{n}@example.com", "ERP_Contact_No__c": f"C{n:08d}", "IsDeleted": int(deleted(n)),
+                 "HasOptedOutOfEmail": 0, "DoNotCall": 0, "CreatedDate": stamp(n), "LastModifiedDate": stamp(n),
+                 "SystemModstamp": stamp(n), "OwnerId": owner, "CreatedById": owner, "LastModifiedById": owner}
+                for n in numbers]
+
+    def close(self) -> None:
+        for connector in self._made:
+            connector.close()
+
+
+@pytest.fixture
+def live() -> Iterator[LiveOrg]:
+    from connectors.salesforce.sandbox import Sandbox, SandboxConfig
+
+    with Sandbox(SandboxConfig(http_port=None, proxy_port=None)) as sandbox:
+        org = LiveOrg(sandbox)
+        yield org
+        org.close()
