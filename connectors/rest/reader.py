@@ -104,6 +104,8 @@ def read_batches(client: RestClient, name: str, stream: RestStream, retry: Retry
             raise ConfigurationError(f"rest stream {name!r}: records_path {stream.records_path!r} is not a list")
         for start in range(0, len(records), batch_size):
             batch = _batch(records[start:start + batch_size], stream, tracker)
+            if not (batch.records or batch.tombstones or batch.errors):
+                continue  # all read before (the boundary's seen keys): nothing new, the cursor did not move
             if stream.cursor_sorted:
                 batch.cursor = tracker.cursor()
                 yield batch

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from connectors.base import Cursor
 from connectors.contract import ContractCase, connector_contract
 from connectors.errors import AuthenticationError
 from connectors.rest import RestConfig, RestConnector
@@ -81,3 +82,18 @@ def test_oauth2_token_is_cached_refreshed_on_expiry_and_after_a_401(api: Any, cl
     with pytest.raises(AuthenticationError):
         list(wrong.read("contacts"))
     assert "guess" not in repr(wrong.config)
+
+
+def test_unsorted_apis_checkpoint_only_at_the_end_and_deleted_flags_are_tombstones(api: Any) -> None:
+    stream = {"path": "/v1/offset", "pagination": {"type": "offset", "page_size": 4}, "cursor_field": "updated_at",
+              "incremental_param": "updated_since", "cursor_sorted": False, "deleted_field": "deleted"}
+    connector = RestConnector(RestConfig(base_url=api.url, batch_size=3, streams={"contacts": stream}), NO_RETRY)
+    for n, record in enumerate(people(10)):
+        api.api.put(record["id"], {**record, "deleted": n in (2, 7)})
+    batches = list(connector.read("contacts"))
+    assert [b.cursor for b in batches[:-1]] == [Cursor()] * (len(batches) - 1)  # a crash re-reads everything
+    last = batches[-1].cursor
+    assert last is not None and last.value == "2024-02-01T10:02:00Z" and last.seen_keys == ("c008", "c009")
+    assert sorted(t for b in batches for t in b.tombstones) == ["c002", "c007"]
+    assert len([r for b in batches for r in b.records]) == 8
+    assert list(connector.read("contacts", cursor=last)) == []
