@@ -92,6 +92,12 @@ class BulkQueryJobs:
         self._lock = threading.Lock()
         self._counter = 0
 
+    @property
+    def jobs_created(self) -> int:
+        """Query jobs created since start (deleted ones included)."""
+        with self._lock:
+            return self._counter
+
     def _job(self, job_id: str) -> QueryJob:
         with self._lock:
             job = self._jobs.get(job_id)

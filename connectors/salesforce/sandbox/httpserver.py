@@ -243,7 +243,7 @@ class HTTPService:
         return self._server.scheme
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"sandbox-{self.scheme}-{self.port}", daemon=True)
         self._thread.start()
 

@@ -161,7 +161,7 @@ class ConnectProxy:
             return dict(self._server.tunnels)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"sandbox-proxy-{self.port}", daemon=True)
         self._thread.start()
 
