@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
 import structlog
 
 from mappings.canonical import ENTITIES, CanonicalModel
@@ -35,6 +34,7 @@ from orchestrator.reconcile.detectors import (
     picklist,
     queue_owner,
     value_checks,
+    variants,
 )
 from orchestrator.reconcile.detectors.duplicates import DuplicateDetector
 from orchestrator.reconcile.detectors.orphans import REF_PREFIX, REFERENCES, OrphanDetector
@@ -44,7 +44,7 @@ from orchestrator.reconcile.identities import UNRESOLVED, Identities
 from orchestrator.reconcile.job import JobSpec
 from orchestrator.reconcile.keys import EXTERNAL_IDS, LINK, cascade, ext_key
 from orchestrator.reconcile.matching import Matcher, Side, Unmatched
-from orchestrator.reconcile.normalise import NormaliseConfig, Normalisers, id_key, phone
+from orchestrator.reconcile.normalise import Normalisers, id_key
 from orchestrator.reconcile.observer import Observer
 from orchestrator.reconcile.records import CRecord, Pair, Rejection
 from orchestrator.reconcile.result import ReconcileResult
@@ -179,12 +179,12 @@ class _EntityRun:
             salvaged = {r.key for r in batch.records if REJECTION in r.native}
             for rejection in batch.rejections:
                 if rejection.key not in salvaged:  # salvaged records are judged once matched (_release)
-                    self._reject(rejection, None)
+                    self._reject(rejection, None, None)
             yield from batch.records
 
-    def _reject(self, rejection: Rejection, other: CRecord | None) -> None:
+    def _reject(self, rejection: Rejection, record: CRecord | None, other: CRecord | None) -> None:
         found = [f for f in invalid.check(rejection, self.ctx)
-                 if not _formatting_variant(f, rejection, other, self.ctx.normalisers)]
+                 if not variants.formatting_only(f, rejection, record, other, self.ctx.normalisers)]
         self.sink.extend(found)
         self.engine.observer.rejection(rejection, found)
 
@@ -192,7 +192,7 @@ class _EntityRun:
         """The invalid values of a salvaged record, now that its counterpart (if any) is known."""
         rejection = record.native.pop(REJECTION, None)
         if rejection is not None:
-            self._reject(rejection, other)
+            self._reject(rejection, record, other)
 
     def _add(self, side: Side, record: CRecord) -> None:
         self.counts[record.system] += 1
@@ -323,24 +323,6 @@ def _members(groups: list[Finding]) -> dict[str, set[str]]:
         for ref in refs:
             out[ref] = refs
     return out
-
-
-def _formatting_variant(finding: Finding, rejection: Rejection, other: CRecord | None, norm: Normalisers) -> bool:
-    """A value the schema refused that is the counterpart's value written differently: "España" for ES,
-    a national phone number for the counterpart's +34 number. A formatting variant, not an invalid value."""
-    if other is None or finding.code is not FindingCode.INVALID_VALUE or not finding.fields:
-        return False
-    path = finding.fields[0]
-    raw, theirs = rejection.native_values.get(path), other.get(path)
-    if not isinstance(raw, str) or not isinstance(theirs, str):
-        return False
-    if finding.detail.get("reason") != "unparseable_phone":
-        return bool(norm(path, raw) == norm(path, theirs))
-    try:
-        region = phonenumbers.region_code_for_number(phonenumbers.parse(theirs, None))
-    except phonenumbers.NumberParseException:
-        return False
-    return phone(raw, NormaliseConfig(phone_region=region)) == phone(theirs, NormaliseConfig())
 
 
 def _slim(record: CRecord) -> CRecord:
