@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
 from urllib.parse import urlparse
 
 import pytest
+import structlog
 
 SERVERS = {
     "postgres": ("CRMSYNC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
@@ -43,3 +45,11 @@ def mysql_url() -> str:
 @pytest.fixture(scope="session")
 def amqp_url() -> str:
     return server_url("amqp")
+
+
+@pytest.fixture(autouse=True)
+def _reset_structlog() -> Iterator[None]:
+    """A test that runs ``orchestrator.cli.main()`` points structlog at that test's captured stderr; put the
+    defaults back after every test so no later test logs into a closed capture."""
+    yield
+    structlog.reset_defaults()

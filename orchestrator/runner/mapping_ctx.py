@@ -30,8 +30,19 @@ def native_reference_ids(mapper: Any, records: Sequence[Mapping[str, Any]]) -> d
     Used to prefetch the cross-reference in one query per entity; a mapping that does not say
     which native field holds a reference simply gets its lookups answered one by one.
     """
-    fields: Mapping[str, str] = getattr(mapper, "native_references", None) or {}
+    fields = native_references(mapper)
     found: dict[str, list[str]] = defaultdict(list)
     for native_field, entity in fields.items():
         found[entity].extend(str(r[native_field]) for r in records if r.get(native_field) not in (None, ""))
     return found
+
+
+def native_references(mapper: Any) -> Mapping[str, str]:
+    """native field -> referenced entity: the mapper's own table, else read from its spec's reference fields."""
+    given: Mapping[str, str] | None = getattr(mapper, "native_references", None)
+    if given is not None:
+        return given
+    refs: Mapping[str, str] = getattr(mapper, "references", None) or {}
+    fields = getattr(getattr(mapper, "spec", None), "fields", None) or ()
+    return {f.native_paths[0]: refs[f.canonical_paths[0]] for f in fields
+            if len(f.native_paths) == 1 and f.canonical_paths and f.canonical_paths[0] in refs}

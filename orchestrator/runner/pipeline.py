@@ -18,6 +18,7 @@ from connectors.base import Batch, NativeRecord, WriteResult
 from connectors.errors import RecordError
 from mappings.canonical import CanonicalModel
 from mappings.errors import Reason, RecordRejection
+from orchestrator.runner import coverage
 from orchestrator.runner.job import Side, StreamJob
 from orchestrator.runner.lookups import ReverseLookup, XrefLookup
 from orchestrator.runner.mapping_ctx import make_context, native_reference_ids
@@ -41,6 +42,7 @@ class Outcome:
 
     rows: list[Row] = field(default_factory=list)
     xref: list[XrefRow] = field(default_factory=list)
+    relink: list[XrefRow] = field(default_factory=list)  # learnt from writes: replace earlier links
     quarantine: list[QuarantineItem] = field(default_factory=list)
     resolved_keys: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
@@ -116,8 +118,13 @@ def _assign_ids(job: StreamJob, keys: list[str]) -> dict[str, str]:
 
 
 def to_target(job: StreamJob, rows: Sequence[Row], outcome: Outcome) -> list[tuple[Row, NativeRecord]]:
-    """Canonical -> target native; references become the target's native ids (prefetched per batch)."""
+    """Canonical -> target native; references become the target's native ids (prefetched per batch).
+
+    Only the native fields the source's mapping feeds are written: the others would blank what the
+    target holds (see coverage.py).
+    """
     target = job.target
+    keep = coverage.written_natives(job.source.mapper, target.mapper)
     reverse = ReverseLookup(job.store, target.system, target.object_of)
     for canonical_field, entity in target.mapper.references.items():
         reverse.prefetch(entity, [str(v) for r in rows if (v := getattr(r.canonical, canonical_field, None))])
@@ -126,7 +133,7 @@ def to_target(job: StreamJob, rows: Sequence[Row], outcome: Outcome) -> list[tup
     out: list[tuple[Row, NativeRecord]] = []
     for row in rows:
         try:
-            out.append((row, target.mapper.to_native(row.canonical, ctx)))
+            out.append((row, coverage.trim(target.mapper.to_native(row.canonical, ctx), keep)))
         except RecordRejection as rejection:
             outcome.quarantine.append(quarantine_item(job, job.source, row.key, "map", rejection.reasons, row.native))
             outcome.add("quarantined")
@@ -152,7 +159,7 @@ def write_target(job: StreamJob, pairs: Sequence[tuple[Row, NativeRecord]], outc
             continue
         native_id = res.key or safe_key(target.mapper, native, "")
         if native_id and row.canonical.id:
-            outcome.xref.append(XrefRow(target.system, target.object, native_id, row.canonical.id, job.stream))
+            outcome.relink.append(XrefRow(target.system, target.object, native_id, row.canonical.id, job.stream))
         outcome.resolved_keys.append(row.key)
         outcome.add("written")
         outcome.add("created" if res.created else "updated")

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 import structlog
 
-from orchestrator.runner import pipeline
+from orchestrator.runner import coverage, pipeline
 from orchestrator.runner.checkpoint import PartitionResult, commit, read_batches, stop_requested
 from orchestrator.runner.conflicts import META_FIELDS, Resolution, Side, resolve
 from orchestrator.runner.deletes import apply_tombstones
@@ -64,10 +64,12 @@ def _commit(job: StreamJob, lease: Lease, outcome: pipeline.Outcome, cursor: dic
     commit(job, lease, outcome, cursor, result, sync_state=rows_state)
 
 
-def compared(row: pipeline.Row) -> dict[str, Any]:
-    """The canonical values compared between sides (JSON-ready, without ids and change times)."""
+def compared(job: StreamJob, row: pipeline.Row) -> dict[str, Any]:
+    """The canonical values compared between sides: JSON-ready, flattened to dotted paths, limited to the
+    fields both mappings read (a field one side lacks is not a change), without ids and change times."""
     values = row.canonical.model_dump(mode="json", exclude=set(META_FIELDS))
-    return {k: v for k, v in values.items() if not k.endswith("_raw")}
+    flat = coverage.project(values, coverage.shared_fields(job.source.mapper, job.target.mapper))
+    return {k: v for k, v in flat.items() if not k.endswith("_raw")}
 
 
 def digest(values: Mapping[str, Any]) -> str:
@@ -93,7 +95,7 @@ def _pass_seen(job: StreamJob, reverse: StreamJob, batch: Any, result: Any) -> t
     suffix = "@" + job.target.system
     states = []
     for row in outcome.rows:
-        values = compared(row)
+        values = compared(job, row)
         h = digest(values)
         known = base.get(row.canonical.id or "")
         if known is None or known.hash != h:
@@ -114,7 +116,7 @@ def _pass_fwd(job: StreamJob, reverse: StreamJob, batch: Any, result: Any) -> tu
     states: list[SyncStateRow] = []
     for row in rows:
         cid = row.canonical.id or ""
-        values = compared(row)
+        values = compared(job, row)
         h = digest(values)
         last = base.get(cid)
         held_row = held.get(cid)
@@ -173,7 +175,8 @@ def _settle(job: StreamJob, row: pipeline.Row, values: dict[str, Any], h: str, o
     merged = resolution.merged
     mh = digest(merged)
     model = type(row.canonical)
-    merged_row = pipeline.Row(row.key, model.model_validate({**row.canonical.model_dump(), **merged}), row.native)
+    merged_row = pipeline.Row(row.key, model.model_validate(coverage.unflatten(merged, row.canonical.model_dump())),
+                              row.native)
     if mh != other.hash:
         to_target.append(merged_row)
     if mh != h:
@@ -199,7 +202,7 @@ def _pass_rev(job: StreamJob, reverse: StreamJob, batch: Any, result: Any) -> tu
     states: list[SyncStateRow] = []
     for row in rows:
         cid = row.canonical.id or ""
-        values = compared(row)
+        values = compared(job, row)
         h = digest(values)
         last, known, held_row = base.get(cid), seen.get(cid), held.get(cid)
         stale = known is not None and h in (known.values or {}).get("superseded", [])
