@@ -16,6 +16,7 @@ from orchestrator.commands import (
     check_cmd,
     connectors_cmd,
     customer_cmd,
+    demo_cmd,
     discover_cmd,
     init_cmd,
     mappings_cmd,
@@ -50,6 +51,7 @@ app.command("sync")(sync_cmd.sync)
 app.command("check")(check_cmd.check)
 app.command("discover")(discover_cmd.discover)
 app.command("customer")(customer_cmd.customer)
+app.command("demo")(demo_cmd.demo)
 
 
 @app.callback()

@@ -94,6 +94,16 @@ class ObjectConfig(Strict):
     mode: Mode | None = None  # overrides the sync's mode
     batch_size: int | None = Field(default=None, ge=1, le=100_000)
     delete_policy: DeletePolicy | None = None
+    # Link-only: match records on these canonical fields and record the match; write nothing
+    # (record owners: users are matched, never created by a sync).
+    link_only: bool = False
+    match_on: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _link_rules(self) -> ObjectConfig:
+        if self.link_only and not self.match_on:
+            raise ValueError("link_only needs match_on: the canonical fields that identify a record on both sides")
+        return self
 
 
 class SyncConfig(Strict):

@@ -23,6 +23,7 @@ from orchestrator.errors import ConfigError, one_line
 from orchestrator.runner.conflicts import ConflictRules
 from orchestrator.runner.job import RunOptions, StreamJob
 from orchestrator.runner.killpoints import KillSwitch
+from orchestrator.runner.linking import link_stream
 from orchestrator.runner.observe import RunObserver, StreamReport
 from orchestrator.runner.partition import PartitionResult, run_partition
 from orchestrator.runner.services import Services
@@ -67,7 +68,10 @@ def run_stream(config: ProjectConfig, store: StateStore, services: Services, syn
         connectors: list[Connector] = []
         try:
             job = build_job(config, store, services, sync_name, obj, options, observer, kill, connectors)
-            _loop(job, outcome)
+            if obj.link_only:
+                link_stream(job, outcome.counts, obj.match_on)
+            else:
+                _loop(job, outcome)
         except Exception as exc:  # every failure becomes this stream's status; others go on
             _failed(outcome, exc, sync_name)
         finally:

@@ -127,12 +127,15 @@ def orphaned(db: Database) -> list[PartitionInfo]:
 
 def commit_batch(db: Database, lease: Lease, *, cursor: Mapping[str, Any] | None, xref: Sequence[XrefRow],
                  quarantine: Sequence[QuarantineItem], counts: Mapping[str, int], run_id: str | None,
-                 resolved_keys: Sequence[str], sync_state: Sequence[SyncStateRow]) -> None:
+                 resolved_keys: Sequence[str], sync_state: Sequence[SyncStateRow],
+                 relink: Sequence[XrefRow] = ()) -> None:
     with db.begin() as conn:
         _renew(conn, db, lease)  # first: the fence (and the row lock on PostgreSQL)
         if cursor is not None:
             _put_cursor(conn, db, lease, cursor, run_id)
         _xref.insert_links(conn, db, xref)
+        if relink:
+            _xref.relink_rows(conn, db, relink)
         if resolved_keys:
             _quarantine.resolve_keys(conn, db, lease.sync, lease.stream, resolved_keys)
         _quarantine.add(conn, db, quarantine, default_run_id=run_id)

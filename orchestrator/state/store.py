@@ -167,18 +167,19 @@ class StateStore:
     def commit_batch(self, lease: Lease, *, cursor: Mapping[str, Any] | None, xref: Sequence[XrefRow] = (),
                      quarantine: Sequence[QuarantineItem] = (), counts: Mapping[str, int] | None = None,
                      run_id: str | None = None, resolved_keys: Sequence[str] = (),
-                     sync_state: Sequence[SyncStateRow] = ()) -> None:
+                     sync_state: Sequence[SyncStateRow] = (), relink: Sequence[XrefRow] = ()) -> None:
         """Persist one accepted batch in ONE transaction, fenced by the lease.
 
         Checks the lease epoch first (raises StaleLeaseError, writing nothing, when another worker
         took over), renews the lease, stores the cursor (None keeps the previous one), adds
         cross-reference rows (existing links are kept), quarantines items, marks open quarantine
         rows of ``resolved_keys`` (native keys written successfully now) resolved, stores two-way
-        sync state, and adds ``counts`` to the run's stream row.
+        sync state, and adds ``counts`` to the run's stream row. ``relink`` rows replace existing
+        links (what a write taught us: the record it landed on is the source record's twin).
         """
         _leases.commit_batch(self._db, lease, cursor=cursor, xref=xref, quarantine=quarantine,
                              counts=counts or {}, run_id=run_id, resolved_keys=resolved_keys,
-                             sync_state=sync_state)
+                             sync_state=sync_state, relink=relink)
 
     def get_cursor(self, sync: str, stream: str, partition: str = "0") -> dict[str, Any] | None:
         """The last committed cursor (JSON as given to commit_batch), or None to start from scratch."""

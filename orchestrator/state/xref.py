@@ -73,6 +73,19 @@ def insert_links(conn: Connection, db: Database, rows: Sequence[XrefRow]) -> int
                                       for r in ordered], ["system", "object", "native_id"])
 
 
+def relink_rows(conn: Connection, db: Database, rows: Sequence[XrefRow]) -> None:
+    """Point each (system, object, native_id) at its row's canonical id, inside a caller's transaction.
+
+    For links learnt from a write: the target record the write landed on is the same thing as the
+    source record, whatever id an earlier scan gave it.
+    """
+    insert_links(conn, db, rows)
+    for row in sorted(rows, key=lambda r: (r.system, r.object, r.native_id)):
+        key = (X.c.system == row.system) & (X.c.object == row.object) & (X.c.native_id == row.native_id)
+        conn.execute(X.update().where(key & (X.c.canonical_id != row.canonical_id))
+                     .values(canonical_id=row.canonical_id, entity=row.entity))
+
+
 def link(db: Database, row: XrefRow) -> None:
     key = (X.c.system == row.system) & (X.c.object == row.object) & (X.c.native_id == row.native_id)
     with db.begin() as conn:

@@ -1,0 +1,76 @@
+"""The demo's Salesforce sandbox, run as its own process so seeding it overlaps building the ERP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+READY = "sandbox ready"
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxProcess:
+    """Where the started sandbox listens."""
+
+    http: str
+    ca_path: Path
+
+
+class DemoSandbox:
+    """Starts ``crmsync sandbox serve`` seeded from the generator and stops it on exit."""
+
+    def __init__(self, directory: Path, *, seed: int, accounts: int, timeout: float = 180.0) -> None:
+        self.directory, self.seed, self.accounts, self.timeout = directory, seed, accounts, timeout
+        self._proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> subprocess.Popen[str]:
+        """Launch the process; ``wait_ready`` returns its URLs once seeded."""
+        crmsync = Path(sys.executable).with_name("crmsync")
+        command = [str(crmsync), "--log-format", "json", "--log-level", "WARNING", "sandbox", "serve",
+                   "--db", str(self.directory / "sandbox.db"), "--work-dir", str(self.directory / "sandbox"),
+                   "--seed", str(self.seed), "--defects", "--accounts", str(self.accounts),
+                   "--https-port", "0", "--proxy-port", "0"]
+        log = (self.directory / "logs" / "sandbox.log").open("w")
+        self._proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True,
+                                      start_new_session=True)
+        return self._proc
+
+    def wait_ready(self) -> SandboxProcess:
+        assert self._proc is not None and self._proc.stdout is not None
+        found: dict[str, str] = {}
+        deadline = time.monotonic() + self.timeout
+        for line in self._proc.stdout:
+            key, _, value = line.strip().partition(": ")
+            found[key] = value
+            if line.strip() == READY:
+                # Keep draining stdout so a chatty sandbox can never block on a full pipe.
+                threading.Thread(target=self._proc.stdout.read, daemon=True).start()
+                return SandboxProcess(http=found["sandbox http"], ca_path=Path(found["sandbox ca"]))
+            if time.monotonic() > deadline:
+                break
+        self.stop()
+        raise RuntimeError(f"the sandbox did not start; see {self.directory / 'logs' / 'sandbox.log'}")
+
+    def stop(self) -> None:
+        if self._proc is None or self._proc.poll() is not None:
+            return
+        os.killpg(self._proc.pid, signal.SIGTERM)
+        try:
+            self._proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self._proc.pid, signal.SIGKILL)
+            self._proc.wait()
+
+    def __enter__(self) -> DemoSandbox:
+        self.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
