@@ -121,7 +121,7 @@ def commit(job: StreamJob, lease: Lease, outcome: pipeline.Outcome, cursor: dict
     job.kill.hit("after_write_before_commit")
     job.store.commit_batch(lease, cursor=cursor, xref=outcome.xref, quarantine=outcome.quarantine,
                            counts=outcome.counts, run_id=job.options.run_id, resolved_keys=outcome.resolved_keys,
-                           sync_state=sync_state)
+                           sync_state=sync_state, relink=outcome.relink)
     job.kill.hit("after_commit")
     result.absorb(outcome.counts)
     report = BatchReport(job.sync, job.stream, outcome.counts.get("read", 0), outcome.counts.get("written", 0),
