@@ -150,6 +150,8 @@ class SObject:
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 _PAIRS = [a + b for a in _BASE62 for b in _BASE62]  # 62**2 = 3844 two-digit strings: id_for is hot
+_PAIR_UPPER = [("A" <= p[0] <= "Z") | ("A" <= p[1] <= "Z") << 1 for p in _PAIRS]  # case bits of each pair
+_HEADS: dict[str, tuple[str, str]] = {}  # prefix -> (first 5 characters, their suffix character)
 _ID_RE = re.compile(r"^[0-9A-Za-z]{15}(?:[A-Za-z0-5]{3})?$")
 INSTANCE = "8d"
 """Characters 4-5 of generated ids (the pod/instance part); character 6 is reserved and always 0."""
@@ -213,8 +215,15 @@ def id_for(prefix: str, n: int) -> str:
     n, p3 = divmod(n, 3844)
     n, p2 = divmod(n, 3844)
     n, p1 = divmod(n, 3844)
-    base = prefix + INSTANCE + "0" + _BASE62[n] + _PAIRS[p1] + _PAIRS[p2] + _PAIRS[p3] + _PAIRS[p4]
-    return base + _suffix(base)
+    head = _HEADS.get(prefix)
+    if head is None:
+        head = _HEADS[prefix] = (prefix + INSTANCE, _SUFFIX[int((prefix + INSTANCE).translate(_UPPER_FLAGS)[::-1], 2)])
+    # characters 6-10 are "0", n, p1 (2 chars), first of p2; 11-15 are second of p2, p3, p4 (see _suffix)
+    up = _PAIR_UPPER
+    second = ((n >= 10) & (n < 36)) << 1 | up[p1] << 2 | (up[p2] & 1) << 4
+    third = up[p2] >> 1 | up[p3] << 1 | up[p4] << 3
+    return (head[0] + "0" + _BASE62[n] + _PAIRS[p1] + _PAIRS[p2] + _PAIRS[p3] + _PAIRS[p4]
+            + head[1] + _SUFFIX[second] + _SUFFIX[third])
 
 
 def id_number(sfid: str) -> int:
