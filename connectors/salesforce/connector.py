@@ -134,11 +134,11 @@ class SalesforceConnector:
     def write(self, stream: str, records: Sequence[NativeRecord], deletes: Sequence[str] = (),
               upsert_key: str | None = None) -> WriteResult:
         result = WriteResult()
+        key = self.upsert_key(stream, upsert_key) if records or deletes else "Id"
         if records:
-            key = self.upsert_key(stream, upsert_key)
             result.results = self.writer.upsert(stream, key, records)
         if deletes:
-            result.deleted = self.writer.delete(deletes)
+            result.deleted = self.writer.delete(stream, deletes, key, self.shape(stream).key_prefix)
         log.info("salesforce.write.done", stream=stream, records=len(records), deletes=len(deletes),
                  failed=len(result.failed))
         return result

@@ -87,7 +87,8 @@ class Reader:
     def read(self, cursor: Cursor | None, read_range: ReadRange | None) -> Iterator[Batch]:
         position = Position.of(cursor)
         if isinstance(read_range, KeyRange):
-            self.conditions = soql.key_range(read_range.start, read_range.end)
+            key = self.config.upsert_keys.get(self.shape.name, "Id")
+            self.conditions = soql.key_range(read_range.start, read_range.end, key)
         if self.cf is None:
             yield from self._window(None, None, Position())
             return

@@ -39,6 +39,7 @@ class ObjectShape:
     types: Mapping[str, str]  # Salesforce type per selected field (for Bulk CSV values)
     soft_deletes: bool  # IsDeleted exists: queryAll returns deleted rows
     bulk: bool  # Bulk API 2.0 may read it
+    key_prefix: str | None = None  # first three characters of the object's record Ids
 
     @property
     def name(self) -> str:
@@ -89,7 +90,7 @@ def shape(describe: Mapping[str, Any]) -> ObjectShape:
     selected = [str(f["name"]) for f in fields if readable(f)]
     selected.sort(key=lambda n: n != "Id")  # stable: Id first, describe order after
     types = {str(f["name"]): str(f.get("type")) for f in fields if str(f["name"]) in set(selected)}
-    return ObjectShape(spec, tuple(selected), types, soft_deletes, entry.bulk)
+    return ObjectShape(spec, tuple(selected), types, soft_deletes, entry.bulk, describe.get("keyPrefix"))
 
 
 def narrow(shaped: ObjectShape, wanted: tuple[str, ...]) -> ObjectShape:

@@ -55,13 +55,13 @@ def where_window(cursor_field: str, start: datetime | None, end: datetime | None
     return " WHERE " + " AND ".join(parts) if parts else ""
 
 
-def key_range(start: str | int | None, end: str | int | None) -> list[str]:
-    """Conditions of a half-open Id range ``[start, end)`` (PK-chunk style partitions)."""
+def key_range(start: str | int | None, end: str | int | None, key: str = "Id") -> list[str]:
+    """Conditions of a half-open key range ``[start, end)`` (PK-chunk style partitions)."""
     parts = []
     if start is not None:
-        parts.append(format_soql("Id >= {}", str(start)))
+        parts.append(format_soql("{:literal} >= {}", ident(key), str(start)))
     if end is not None:
-        parts.append(format_soql("Id < {}", str(end)))
+        parts.append(format_soql("{:literal} < {}", ident(key), str(end)))
     return parts
 
 

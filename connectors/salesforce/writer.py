@@ -16,9 +16,11 @@ import structlog
 
 from connectors.base import NativeRecord, RecordResult
 from connectors.errors import ConfigurationError, RecordError, StreamError
+from connectors.salesforce import query, soql
 from connectors.salesforce.bulk import BulkIngest, IngestOutcome, csv_value, to_csv
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.errors import item_error_code
+from connectors.salesforce.objects import is_valid_id
 
 log = structlog.get_logger(__name__)
 
@@ -108,18 +110,55 @@ class Writer:
 
     # -- deletes ---------------------------------------------------------------------------------
 
-    def delete(self, ids: Sequence[str]) -> list[RecordResult]:
+    def delete(self, obj: str, keys: Sequence[str], key_field: str, prefix: str | None) -> list[RecordResult]:
+        """Delete by Salesforce Id, or by ``key_field`` value (looked up first) for keys that are not Ids.
+
+        A key that no longer matches anything, like an Id already deleted, is a success: deletes replay.
+        """
+        ids = self._resolve(obj, keys, key_field, prefix)
         results: list[RecordResult] = []
-        for start in range(0, len(ids), COLLECTION_SIZE):
-            chunk = list(ids[start:start + COLLECTION_SIZE])
-            items = self.client.json("DELETE", self.client.url("composite/sobjects"),
-                                     params={"ids": ",".join(chunk), "allOrNone": "false"})
-            for offset, (record_id, item) in enumerate(zip(chunk, items or [], strict=False)):
-                code, message, fields = item_error_code(item.get("errors") or [])
-                ok = item.get("success") or code in ALREADY_DELETED
-                error = None if ok else RecordError(code, message, fields, key=record_id)
-                results.append(RecordResult(start + offset, record_id, error=error))
+        for start in range(0, len(keys), COLLECTION_SIZE):
+            chunk = list(range(start, min(start + COLLECTION_SIZE, len(keys))))
+            sent = [i for i in chunk if ids[i] is not None]
+            items = self.client.json("DELETE", self.client.url("composite/sobjects"), params={
+                "ids": ",".join(str(ids[i]) for i in sent), "allOrNone": "false"}) if sent else []
+            outcome = dict(zip(sent, items or [], strict=False))
+            for index in chunk:
+                results.append(_delete_result(index, keys[index], ids[index], outcome.get(index)))
         return results
+
+    def _resolve(self, obj: str, keys: Sequence[str], key_field: str, prefix: str | None) -> list[str | None]:
+        """The record Id of each key: Ids as they are, other keys through ``key_field IN (...)`` queries."""
+        ids: list[str | None] = [k if _is_id(k, prefix) else None for k in keys]
+        lookup = sorted({k for k, i in zip(keys, ids, strict=True) if i is None})
+        if not lookup:
+            return ids
+        if key_field == "Id":
+            raise ConfigurationError(f"{obj}: delete keys that are not Salesforce Ids need an upsert key "
+                                     "(upsert_keys) to look them up")
+        found: dict[str, str] = {}
+        for start in range(0, len(lookup), COLLECTION_SIZE):
+            statement = soql.select(obj, ["Id", key_field], None, ordered=False,
+                                    conditions=[soql.format_soql("{:literal} IN {}", soql.ident(key_field),
+                                                                 lookup[start:start + COLLECTION_SIZE])])
+            for records in query.pages(self.client, statement, include_deleted=False, page_size=2000):
+                found.update((str(r[key_field]), str(r["Id"])) for r in records)
+        return [i if i is not None else found.get(k) for k, i in zip(keys, ids, strict=True)]
+
+
+def _is_id(key: str, prefix: str | None) -> bool:
+    return is_valid_id(key) and (prefix is None or key.startswith(prefix))
+
+
+def _delete_result(index: int, key: str, record_id: str | None, item: dict[str, Any] | None) -> RecordResult:
+    if record_id is None:  # nothing carries this key any more: already deleted
+        return RecordResult(index, key)
+    if item is None:
+        return RecordResult(index, record_id, error=RecordError("missing_result", "no result for the delete",
+                                                                key=key))
+    code, message, fields = item_error_code(item.get("errors") or [])
+    ok = item.get("success") or code in ALREADY_DELETED
+    return RecordResult(index, record_id, error=None if ok else RecordError(code, message, fields, key=key))
 
 
 def _item_result(index: int, record: NativeRecord, key: str, item: dict[str, Any]) -> RecordResult:

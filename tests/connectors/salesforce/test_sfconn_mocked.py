@@ -13,6 +13,7 @@ import requests
 
 from connectors.base import Batch, Cursor
 from connectors.errors import AuthenticationError, BudgetExhaustedError
+from connectors.salesforce import objects
 from connectors.salesforce.connector import SalesforceConnector
 
 Make = Callable[..., SalesforceConnector]
@@ -141,7 +142,6 @@ def _bulk_org(org: Any, pages: list[tuple[str, str | None]]) -> None:
 def test_bulk_window_reads_pages_by_locator_and_ends_at_its_highest_stamp(org: Any, make_connector: Make) -> None:
     header = '"Id","IsDeleted","LastName","SystemModstamp"\n'
     row = '"{}","{}","L","2024-01-01T00:00:{:02d}.000Z"\n'
-    from connectors.salesforce import objects
     ids = [objects.id_for("003", n) for n in range(5)]
     _bulk_org(org, [(header + row.format(ids[0], "false", 9) + row.format(ids[1], "false", 3), "LOC2"),
                     (header + row.format(ids[2], "true", 9) + row.format(ids[3], "false", 1), None)])
@@ -225,7 +225,7 @@ def test_bulk_ingest_maps_result_rows_back_by_external_id(org: Any, make_connect
 
 
 def test_deletes_in_chunks_of_200_and_already_deleted_is_success(org: Any, make_connector: Make) -> None:
-    ids = [f"003{i:015d}" for i in range(201)]
+    ids = [objects.id_for("003", i) for i in range(201)]
 
     def answer(request: Any, context: Any) -> Any:
         chunk = parse_qs(urlparse(request.url).query)["ids"][0].split(",")
@@ -249,3 +249,14 @@ def test_discover_and_check(org: Any, make_connector: Make) -> None:
     everything = make_connector()
     assert {s.name for s in everything.discover()} == {"Account", "Contact", "Lead", "Opportunity", "Task", "Event",
                                                         "User", "Group"}
+
+
+def test_deletes_by_external_id_are_looked_up_first(org: Any, make_connector: Make) -> None:
+    known = objects.id_for("003", 9)
+    org.mock.get(f"{org.DATA}query/", json=org.page([{"attributes": {}, "Id": known, "ERP_Contact_No__c": "E9"}]))
+    org.mock.delete(f"{org.DATA}composite/sobjects", json=[{"id": known, "success": True, "errors": []}])
+    result = make_connector().write("Contact", [], deletes=["E9", "E-gone"])
+    assert [(r.key, r.ok) for r in result.deleted] == [(known, True), ("E-gone", True)]
+    statement = _q(org.requests("query/")[0])
+    assert statement == "SELECT Id, ERP_Contact_No__c FROM Contact WHERE ERP_Contact_No__c IN ('E-gone','E9')"
+    assert parse_qs(urlparse(org.requests("composite/sobjects")[0].url).query)["ids"] == [known]
