@@ -18,9 +18,11 @@ from orchestrator.commands import (
     customer_cmd,
     demo_cmd,
     discover_cmd,
+    heal_cmd,
     init_cmd,
     mappings_cmd,
     quarantine_cmd,
+    reconcile_cmd,
     runs_cmd,
     sandbox_cmd,
     schemas_cmd,
@@ -52,6 +54,8 @@ app.command("check")(check_cmd.check)
 app.command("discover")(discover_cmd.discover)
 app.command("customer")(customer_cmd.customer)
 app.command("demo")(demo_cmd.demo)
+app.command("reconcile")(reconcile_cmd.reconcile)
+app.command("heal")(heal_cmd.heal)
 
 
 @app.callback()

@@ -34,6 +34,8 @@ class ReconcileSettings(BaseModel):
     expect: dict[str, Expectation] = Field(default_factory=dict)  # entity -> which records must be on both sides
     compare_fields: dict[str, list[str]] = Field(default_factory=dict)  # entity -> fields (default: both mapped)
     ignore_fields: dict[str, list[str]] = Field(default_factory=dict)
+    links: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """system -> entity -> native field holding the other system's key (the ERP's sf_account_id)."""
     crm: str | None = None  # the CRM system for coverage (default: the salesforce side, else right)
     activity_days: int = Field(default=90, ge=1)
     buckets: int = Field(default=DEFAULT_BUCKETS, ge=1)
