@@ -15,6 +15,7 @@ import hmac
 import secrets
 import threading
 import xml.etree.ElementTree as ET
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +90,7 @@ class Authenticator:
         self.config = config
         self.sessions = sessions
         self.user_ids = user_ids  # username (lower) -> User Id
+        self.logins: Counter[str] = Counter()  # successful logins by grant type (and "soap")
 
     # ----------------------------------------------------------------------------- lookups
     def _user(self, username: str) -> UserCredential | None:
@@ -127,6 +129,7 @@ class Authenticator:
         if handler is None:
             raise OAuthError("unsupported_grant_type", "grant type not supported")
         session = handler(form, request)
+        self.logins[grant] += 1
         return Response.json(self._token_body(session, base_url))
 
     def _token_body(self, session: Session, base_url: str) -> dict[str, Any]:
@@ -200,6 +203,7 @@ class Authenticator:
         if not self.password_ok(user, password):
             raise SoapFault("INVALID_LOGIN", "Invalid username, password, security token; or user locked out.")
         session = self.sessions.issue(self.user_ids[username.lower()], username)
+        self.logins["soap"] += 1
         return Response(200, _soap_body(session, base_url, version, self.sessions),
                         content_type="text/xml; charset=utf-8")
 

@@ -183,7 +183,7 @@ class BulkQueryJobs:
         next_locator = encode_locator(end) if end < job.rows else "null"
         headers = [("Sforce-Locator", next_locator), ("Sforce-NumberOfRecords", str(count))]
         body = self._stream(job, start, end)
-        return Response(200, body, headers=headers, content_type="text/csv")
+        return Response(200, body, headers=headers, content_type="text/csv; charset=UTF-8")
 
     def _offset(self, job: QueryJob, row: int) -> int:
         if row >= job.rows:

@@ -100,6 +100,11 @@ def _pump(src: socket.socket, dst: socket.socket) -> None:
 
 def _relay(client: socket.socket, upstream: socket.socket) -> None:
     """Copy bytes both ways until both directions are closed."""
+    for s in (client, upstream):  # small TLS records and requests: do not let Nagle hold them back
+        try:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
     back = threading.Thread(target=_pump, args=(upstream, client), daemon=True)
     back.start()
     _pump(client, upstream)

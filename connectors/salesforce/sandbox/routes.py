@@ -69,7 +69,7 @@ def upload_batch(ctx: Context, call: Call) -> Response:
 
 def ingest_results(ctx: Context, call: Call) -> Response:
     kind = call.params["kind"].lower()
-    return Response(200, ctx.bulk_ingest.results(call.params["job"], kind), content_type="text/csv")
+    return Response(200, ctx.bulk_ingest.results(call.params["job"], kind), content_type="text/csv; charset=UTF-8")
 
 
 def list_query_jobs(ctx: Context, call: Call) -> Response:

@@ -33,7 +33,8 @@ class InvalidValue(Exception):
 
 def _bad(f: SField, value: Any, source: str) -> FieldError:
     if source == "json":
-        kind = type(value).__name__.upper()
+        kind = {str: "STRING", int: "NUMBER_INT", float: "NUMBER_FLOAT", bool: "TRUE" if value else "FALSE",
+                list: "START_ARRAY", dict: "START_OBJECT"}.get(type(value), "EMBEDDED_OBJECT")
         return FieldError("JSON_PARSER_ERROR",
                           f"Cannot deserialize instance of {f.type} from VALUE_{kind} value {value} or request "
                           "may be missing a required field", (f.name,))
