@@ -79,13 +79,26 @@ class _Source:
 
     def steps(self, indent: int, steps: tuple[Step, ...]) -> None:
         for step in steps:
+            if step.inline is not None and "\n" in step.inline:
+                if not step.null_safe:
+                    self.add(indent, "if v is not None:")
+                for line in self._inline(step).splitlines():
+                    self.add(indent + (0 if step.null_safe else 1), line)
+                continue
             if step.inline is not None:
-                call = step.inline.replace("{fn}", self.bind("step", step.fn)) if "{fn}" in step.inline \
-                    else step.inline
+                call = self._inline(step)
             else:
                 fn = self.bind("step", step.fn)
                 call = f"{fn}(v, ctx)" if step.context else f"{fn}(v)"
             self.add(indent, f"v = {call}" if step.null_safe else f"if v is not None: v = {call}")
+
+    def _inline(self, step: Step) -> str:
+        text = step.inline or ""
+        if "{fn}" in text:
+            text = text.replace("{fn}", self.bind("step", step.fn))
+        for name, value in step.names.items():
+            text = text.replace("{" + name + "}", self.bind(name, value))
+        return text
 
     def compile(self, name: str) -> tuple[Callable[..., Any], str]:
         text = "\n".join(self.lines) + "\n"

@@ -233,7 +233,8 @@ def _finisher(metadata: _Region, country_code: int) -> Finish:
         if not (patterns[len(nsn)](nsn) is not None if single else valid(nsn)):
             return None
         e164 = plus_code + nsn
-        _remember(e164, nsn, main_prefix)
+        if e164 not in _CANONICAL:
+            _remember(e164, nsn, main_prefix)
         return e164
     return finish
 

@@ -10,7 +10,7 @@ and names them in its specs, without forking crmsync.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -56,9 +56,11 @@ class Step:
     null_safe: bool = False
     inputs: int = 1
     outputs: int = 1
-    # The same operation as a Python expression of ``v`` for the generated code (hot built-ins only);
-    # ``{fn}`` stands for ``fn``.
+    # The same operation written for the generated code (hot built-ins only): an expression of ``v``,
+    # or statements (several lines) that set ``v``; ``{fn}`` stands for ``fn``, ``{name}`` for
+    # ``names[name]``, ``ctx`` is the mapping context.
     inline: str | None = None
+    names: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,9 @@ def _sf_id(options: SalesforceIdOptions, env: BuildEnv) -> Step:
         if found is None:
             raise TransformError(reasons.INVALID_VALUE, "expected a 15 or 18 character Salesforce id")
         return found
-    return Step(sf_id)
+    # Clean 18-character ids, the common case, through the cache directly; the rest through sf_id.
+    inline = "u = {id18}(v) if type(v) is str and len(v) == 18 else None\nv = u if u is not None else {fn}(v)"
+    return Step(sf_id, inline=inline, names={"id18": salesforce_id18})
 
 
 def _sf_id_inverse(options: SalesforceIdOptions, env: BuildEnv) -> Step:
@@ -95,6 +97,10 @@ def _reference(options: ReferenceOptions, env: BuildEnv) -> Step:
                 if found is not None:
                     return found
         return _missing(options, ctx, native_id)
+    if len(entities) == 1 and not prefixes:  # one entity: the look-up itself in the generated code
+        inline = ("u = ctx.lookup({entity}, v) if type(v) is str and ctx.lookup is not None else None\n"
+                  "v = u if u is not None else {fn}(v, ctx)")
+        return Step(reference, context=True, inline=inline, names={"entity": entities[0]})
     return Step(reference, context=True)
 
 
