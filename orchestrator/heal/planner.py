@@ -47,6 +47,7 @@ class HealSettings(BaseModel):
     merge_duplicates: bool = True
     fix_invalid: bool = True
     phone_region: str | None = None
+    trust_tombstones: bool = False  # act on one-sided deletes known only by a tombstone (may be merges)
 
 
 @dataclass
@@ -65,10 +66,14 @@ class Planner(Observer):
     _relink: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (system, entity): loser -> kept
     _fixes: dict[tuple[str, str], dict[str, tuple[Any, Finding]]] = field(default_factory=dict)
     _partner: dict[str, CRecord] = field(default_factory=dict)  # duplicate member -> its counterpart
+    _planned: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (system, entity, identity) -> new key
+    _equivalents: dict[str, dict[str, str]] = field(default_factory=dict)  # path -> value -> the other's word
 
     # ------------------------------------------------------------------ observer hooks
     def entity_started(self, ctx: EntityContext, duplicates: Sequence[Finding]) -> None:
         self._groups, self._members, self._matched = {}, {}, set()
+        self._equivalents = {path: {k.strip().casefold(): v for k, v in table.items()}
+                             for path, table in ctx.normalisers.config.equivalents.items()}
         if self.settings.merge_duplicates:
             for finding in duplicates:
                 for ref in finding.records:
@@ -155,7 +160,7 @@ class Planner(Observer):
         mapper = _first(side.mappers(target.entity))
         if mapper is None:
             return
-        after = {**target.values, **values}
+        after = {**target.values, **{path: self._translate(path, value) for path, value in values.items()}}
         ctx = natives.context(target.system, side.timezone, self._reverse(target.system))
         try:
             changed = natives.changes(mapper, self.models[target.entity], ctx, target.values, after)
@@ -180,6 +185,10 @@ class Planner(Observer):
     def _deleted(self, pair: Pair, finding: Finding) -> None:
         gone, live = (pair.left, pair.right) if pair.left.deleted else (pair.right, pair.left)
         policy = self.settings.delete_policy
+        if finding.detail.get("may_be_merge") and not self.settings.trust_tombstones:
+            self._manual(finding, live.system, live.entity, _object(live), live.key,
+                         "deleted on one side, but only a tombstone came back: it may be a merge")
+            return
         if policy == "propagate":
             self._delete(live, finding, "delete_policy: propagate")
         elif policy == "restore":
@@ -197,11 +206,17 @@ class Planner(Observer):
         try:
             canonical = source_mapper.to_canonical(row, natives.read_context(
                 record.system, source.timezone, self._lookup(record.system)))
+            canonical = canonical.model_copy(update={p: self._translate(p, getattr(canonical, p))
+                                                     for p in self._equivalents if hasattr(canonical, p)})
             native = mapper.to_native(canonical, natives.context(system, side.timezone, self._reverse(system)))
         except Exception as exc:
             self._manual(finding, system, record.entity, str(mapper.spec.object), None,
                          f"cannot render for {system}: {type(exc).__name__}")
             return
+        identity = self.identities(record.system, record.entity, record.key)
+        new_key = native.get(natives.key_field(mapper))
+        if identity and new_key not in (None, ""):  # children created in this plan point at it
+            self._planned[(system, record.entity, identity)] = str(new_key)
         self.items.append(PlanItem(
             "create", finding.code.value, record.entity, system, str(mapper.spec.object), None, native=native,
             fields={"record": {"from": None, "to": f"{record.system}:{record.key}"}},
@@ -218,24 +233,22 @@ class Planner(Observer):
             fingerprints=[finding.fingerprint], canonical_id=record.canonical_id, rule=rule))
 
     def _picklist(self, record: CRecord, finding: Finding) -> None:
+        """Value maps name native values: what to write in the system where the value drifted."""
         path, value = finding.fields[0], finding.subject
         new = self.settings.value_maps.get(record.entity, {}).get(path, {}).get(value)
-        if new is None:
+        mapper = _first(self.sides[record.system].mappers(record.entity))
+        native_field = path if PICKLIST_PREFIX + path in record.native else next(
+            iter(native_sources(mapper).get(path) or ()), None) if mapper is not None else None
+        if new is None or mapper is None or native_field is None:
             self._manual(finding, record.system, record.entity, _object(record), record.key,
                          f"no value map entry for {value!r}")
             return
-        if PICKLIST_PREFIX + path in record.native:  # a native picklist value: write it as is
-            mapper = _first(self.sides[record.system].mappers(record.entity))
-            if mapper is None:
-                return
-            item = self._update(record.system, record.entity, _object(record), record.key, natives.key_field(mapper))
-            item.native[path] = new
-            item.before.setdefault(path, value)
-            item.fields[path] = {"from": value, "to": new}
-            item.fingerprints.append(finding.fingerprint)
-            item.code, item.rule = item.code or finding.code.value, item.rule or "value_map"
-        else:  # the canonical enum fell back to "other": write the mapped canonical value
-            self._set(record, {path: new, f"{path}_raw": None}, finding, "value_map")
+        item = self._update(record.system, record.entity, _object(record), record.key, natives.key_field(mapper))
+        item.native[native_field] = new
+        item.before.setdefault(native_field, (record.native.get(ROW) or {}).get(native_field, value))
+        item.fields[path] = {"from": value, "to": new}
+        item.fingerprints.append(finding.fingerprint)
+        item.code, item.rule = item.code or finding.code.value, item.rule or "value_map"
 
     def _fixed(self, finding: Finding, entity: str, path: str, value: Any) -> str | None:
         if finding.code is FindingCode.PICKLIST_DRIFT:
@@ -306,6 +319,13 @@ class Planner(Observer):
                 item.code, item.rule = item.code or "duplicate", item.rule or "merge: re-link"
 
     # ------------------------------------------------------------------ helpers
+    def _translate(self, path: str, value: Any) -> Any:
+        """A value in the vocabulary the other system understands (job's ``equivalents``: Apparel -> Retail)."""
+        table = self._equivalents.get(path)
+        if not table or not isinstance(value, str):
+            return value
+        return table.get(value.strip().casefold(), value)
+
     def _update(self, system: str, entity: str, obj: str, key: str, key_field: str) -> PlanItem:
         found = self._updates.get((system, entity, key))
         if found is None:
@@ -321,7 +341,8 @@ class Planner(Observer):
 
     def _reverse(self, system: str) -> Any:
         def reverse(entity: str, identity: str) -> str | None:
-            return self.identities.native(system, entity, str(identity))
+            found = self.identities.native(system, entity, str(identity))
+            return found if found is not None else self._planned.get((system, entity, str(identity)))
         return reverse
 
     def _lookup(self, system: str) -> Any:

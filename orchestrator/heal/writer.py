@@ -44,26 +44,28 @@ class RunnerWriter:
         self.options = RunOptions(run_id=run_id, started_at=started_at)
         self.models = dict(models or ENTITIES)
 
-    def _side(self, system: str, entity: str) -> Side:
+    def _side(self, system: str, entity: str, by_key: bool = False) -> Side:
         spec = self.sides[system]
         mappers = spec.mappers(entity)
         if len(mappers) != 1:
             raise ConfigError(f"system {system!r} needs exactly one mapping for {entity} to heal it",
                               key=f"systems.{system}")
-        mapper = mappers[0]
+        mapper = _ByKey(mappers[0]) if by_key else mappers[0]
         return Side(system=system, connector=spec.connector, mapper=mapper, mappers=spec.mappings,
                     timezone=spec.timezone, stream_spec=spec.stream_specs().get(str(mapper.spec.object)))
 
-    def _job(self, system: str, entity: str) -> StreamJob:
+    def _job(self, system: str, entity: str, by_key: bool = False) -> StreamJob:
         other = next(s for s in self.sides if s != system)
         source = self._side(other, entity) if self.sides[other].mappers(entity) else self._side(system, entity)
-        return StreamJob(sync=self.sync, stream=entity, source=source, target=self._side(system, entity),
+        return StreamJob(sync=self.sync, stream=entity, source=source, target=self._side(system, entity, by_key),
                          store=self.store, options=self.options, delete_policy="hard",
                          canonical_model=self.models.get(entity, CanonicalModel))
 
     def upsert(self, system: str, entity: str, records: Sequence[Upsert]) -> list[Written]:
         """Upsert native records (a key field present: update; absent: create) through write_target."""
-        job = self._job(system, entity)
+        key_field = _key_field(self._side(system, entity).mapper)
+        updates = all(key_field in r.native for r in records)
+        job = self._job(system, entity, by_key=updates)
         model = job.canonical_model
         outcome = pipeline.Outcome()
         pairs = [(pipeline.Row(r.row_key, model.model_construct(id=r.canonical_id), dict(r.native)), dict(r.native))
@@ -74,7 +76,6 @@ class RunnerWriter:
         landed = set(outcome.resolved_keys)
         failed = {q.native_key: "; ".join(f"{r.field}: {r.code}" for r in q.reasons) for q in outcome.quarantine}
         created = {x.canonical_id: x.native_id for x in outcome.xref}
-        key_field = _key_field(job.target.mapper)
         out = []
         for r in records:
             key = r.native.get(key_field) or (created.get(r.canonical_id) if r.canonical_id else None)
@@ -109,6 +110,32 @@ class _Lease:
 
     def __exit__(self, *exc: object) -> None:
         self.store.release_lease(self.lease)
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyedSpec:
+    object: str
+    entity: str
+    key: Any
+    upsert_key: str
+
+
+class _ByKey:
+    """A target mapper whose writes address records by their native key (Id, cust_no), not by the external
+    id a sync upserts on: a fix goes to exactly the record reconciliation read."""
+
+    def __init__(self, mapper: Any) -> None:
+        self.mapper = mapper
+        self.spec = _KeyedSpec(str(mapper.spec.object), str(mapper.spec.entity), mapper.spec.key,
+                               _key_field(mapper))
+        self.references = mapper.references
+
+    def native_key(self, record: Any) -> str:
+        return str(self.mapper.native_key(record))
+
+    def to_native(self, canonical: Any, ctx: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self.mapper.to_native(canonical, ctx)
+        return result
 
 
 def _key_field(mapper: Any) -> str:

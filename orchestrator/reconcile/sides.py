@@ -33,6 +33,8 @@ from orchestrator.reconcile.salvage import native_sources, salvage
 
 log = structlog.get_logger(__name__)
 
+TOMBSTONE = "tombstone"
+"""``CRecord.native`` flag of a delete the system reported by key only (no values, no merge master)."""
 ROW = "_row"
 """``CRecord.native`` key of the whole native record, kept only when an observer asks (healing)."""
 OBJECT = "_object"
@@ -137,7 +139,8 @@ class SideReader:
         for key in tombstones:
             # A tombstone is only a key; where the key is also the record's external id, say so for matching.
             values = {path: str(key) for path in shape.key_ids}
-            out.append(CRecord(self.side.system, self.entity, str(key), values, cids.get(str(key)), deleted=True))
+            out.append(CRecord(self.side.system, self.entity, str(key), values, cids.get(str(key)), deleted=True,
+                               native={TOMBSTONE: True}))
         return SideBatch(out, rejections)
 
     def _context(self) -> Any:

@@ -16,6 +16,9 @@ from orchestrator.reconcile.records import CRecord, Pair
 
 MASTER = "master_record_id"
 """Key of ``CRecord.native`` that holds the merge master's id (mapped from MasterRecordId)."""
+TOMBSTONE = "tombstone"
+MERGEABLE = frozenset({"Account", "Contact", "Lead"})
+"""Entities a CRM merges: a bare tombstone of one of them may be a merge loser (reference #12)."""
 
 
 def check(pair: Pair, ctx: EntityContext) -> Iterator[Finding]:
@@ -26,11 +29,14 @@ def check(pair: Pair, ctx: EntityContext) -> Iterator[Finding]:
     if master:
         yield merged(gone, live, str(master), ctx)
         return
-    yield Finding(
-        code=FindingCode.DELETED_ONE_SIDE, entity=ctx.entity, records=(gone.ref, live.ref),
-        message=f"deleted in {gone.system}, still live in {live.system}",
-        detail={"deleted_in": gone.system, "live_in": live.system},
-    )
+    detail: dict[str, object] = {"deleted_in": gone.system, "live_in": live.system}
+    message = f"deleted in {gone.system}, still live in {live.system}"
+    if gone.native.get(TOMBSTONE) and ctx.entity in MERGEABLE:
+        # Only the key came back: a merge cannot be told from a delete, so healing must not act on its own.
+        detail["may_be_merge"] = True
+        message += f" ({gone.system} reported only a tombstone: it may have been merged)"
+    yield Finding(code=FindingCode.DELETED_ONE_SIDE, entity=ctx.entity, records=(gone.ref, live.ref),
+                  message=message, detail=detail)
 
 
 def merged(loser: CRecord, live: CRecord | None, master: str, ctx: EntityContext) -> Finding:

@@ -25,14 +25,18 @@ def check(record: CRecord, ctx: EntityContext, domains: Mapping[str, frozenset[s
     """``domains``: native picklist field -> values the system's describe defines."""
     if record.deleted:
         return
+    reported = set()
     for path, value in record.values.items():
         if not path.endswith("_raw") or value in (None, ""):
             continue
         base = path.removesuffix("_raw")
         if jsonable(record.values.get(base)) == OTHER:
+            reported.add(str(value))
             yield _finding(record, ctx, base, str(value), "not in the value map")
     for name, value in record.native.items():
         if not name.startswith(PICKLIST_PREFIX) or value in (None, "") or domains is None:
+            continue
+        if str(value) in reported:  # the same value already reported through the value map
             continue
         field = name.removeprefix(PICKLIST_PREFIX)
         allowed = domains.get(field)
