@@ -13,11 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from mappings.canonical import ENTITIES, CanonicalModel
+from mappings.errors import RecordRejection
 from orchestrator.errors import ConfigError
 from orchestrator.reconcile.sides import SideSpec
 from orchestrator.runner import pipeline
 from orchestrator.runner.checkpoint import PartitionResult, commit
 from orchestrator.runner.job import RunOptions, Side, StreamJob
+from orchestrator.runner.ports import Mapper
 from orchestrator.runner.streams import LEASE_TTL_S, owner_id
 
 
@@ -50,7 +52,7 @@ class RunnerWriter:
         if len(mappers) != 1:
             raise ConfigError(f"system {system!r} needs exactly one mapping for {entity} to heal it",
                               key=f"systems.{system}")
-        mapper = _ByKey(mappers[0]) if by_key else mappers[0]
+        mapper: Mapper = _ByKey(mappers[0]) if by_key else mappers[0]
         return Side(system=system, connector=spec.connector, mapper=mapper, mappers=spec.mappings,
                     timezone=spec.timezone, stream_spec=spec.stream_specs().get(str(mapper.spec.object)))
 
@@ -125,16 +127,30 @@ class _ByKey:
     id a sync upserts on: a fix goes to exactly the record reconciliation read."""
 
     def __init__(self, mapper: Any) -> None:
-        self.mapper = mapper
-        self.spec = _KeyedSpec(str(mapper.spec.object), str(mapper.spec.entity), mapper.spec.key,
-                               _key_field(mapper))
-        self.references = mapper.references
+        self._mapper = mapper
+        self._spec = _KeyedSpec(str(mapper.spec.object), str(mapper.spec.entity), mapper.spec.key,
+                                _key_field(mapper))
 
-    def native_key(self, record: Any) -> str:
-        return str(self.mapper.native_key(record))
+    @property
+    def spec(self) -> Any:
+        return self._spec
 
-    def to_native(self, canonical: Any, ctx: Any) -> dict[str, Any]:
-        result: dict[str, Any] = self.mapper.to_native(canonical, ctx)
+    @property
+    def references(self) -> Mapping[str, str]:
+        refs: Mapping[str, str] = self._mapper.references
+        return refs
+
+    def native_key(self, record: Mapping[str, Any]) -> str:
+        return str(self._mapper.native_key(record))
+
+    def map_batch(self, records: Sequence[Mapping[str, Any]], ctx: Any
+                  ) -> tuple[list[tuple[int, CanonicalModel]], list[tuple[int, RecordRejection]]]:
+        result: tuple[list[tuple[int, CanonicalModel]], list[tuple[int, RecordRejection]]] = (
+            self._mapper.map_batch(records, ctx))
+        return result
+
+    def to_native(self, canonical: CanonicalModel, ctx: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self._mapper.to_native(canonical, ctx)
         return result
 
 
