@@ -60,9 +60,11 @@ class OrphanDetector:
     def _found(self, system: str, targets: tuple[str, ...], value: str) -> bool | None:
         """True/False when some target entity was read from the system, None when none was (cannot tell)."""
         known = [self.indexes[(system, t)] for t in targets if (system, t) in self.indexes]
-        if not known:
-            return None
-        return any(value in index for index in known)
+        if any(value in index for index in known):
+            return True
+        # Not among what was read: an orphan only if every entity it may point at was read (a task's
+        # what_id may name an opportunity when the job does not reconcile opportunities).
+        return False if len(known) == len(targets) else None
 
     def add(self, record: CRecord) -> None:
         if record.deleted:
