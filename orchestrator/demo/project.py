@@ -71,7 +71,7 @@ reconciliations:
   weekly:
     left: erp
     right: crm
-    entities: [Account, Contact]
+    entities: [User, Account, Contact, Activity]   # activities: which CRM accounts are really worked
     match:
       Account: [vat_number, name]
       Contact: [email]
@@ -80,12 +80,35 @@ reconciliations:
 """
 
 
+INDUSTRY_NOTE = """\
+  # Edited by the demo, as you would for your ERP: its six sector codes are coarser than Salesforce's
+  # industries and the CRM owns that field, so the sector is not synced either way (the shipped spec
+  # maps it; a two-way sync would write ERP labels into a CRM picklist and quarantine CRM industries).
+"""
+
+
+def customise_customers(path: Path) -> None:
+    """Drop the sector <-> industry mapping from the demo's copy (see INDUSTRY_NOTE)."""
+    out, skipping = [], False
+    for line in path.read_text().splitlines(keepends=True):
+        if line.startswith("  - canonical: industry"):
+            out.append(INDUSTRY_NOTE)
+            skipping = True
+            continue
+        if skipping and line.startswith("  - "):
+            skipping = False
+        if not skipping:
+            out.append(line)
+    path.write_text("".join(out))
+
+
 def write_project(directory: Path, *, login_url: str, ca_bundle: Path) -> Path:
     """Copy the ERP specs into the project and write crmsync.yaml; returns the config path."""
     specs = directory / "mappings" / "erp"
     if specs.exists():
         shutil.rmtree(specs)
     shutil.copytree(SHIPPED_SPECS / "erp", specs, ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
+    customise_customers(specs / "customers.yaml")
     config = directory / "crmsync.yaml"
     config.write_text(CONFIG.format(login_url=login_url, ca_bundle=ca_bundle, erp_db=directory / "erp.db",
                                     client_id_env=CLIENT_ID_ENV,

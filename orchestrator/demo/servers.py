@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 READY = "sandbox ready"
 
@@ -26,17 +28,19 @@ class SandboxProcess:
 class DemoSandbox:
     """Starts ``crmsync sandbox serve`` seeded from the generator and stops it on exit."""
 
-    def __init__(self, directory: Path, *, seed: int, accounts: int, timeout: float = 180.0) -> None:
-        self.directory, self.seed, self.accounts, self.timeout = directory, seed, accounts, timeout
+    def __init__(self, directory: Path, *, seed: int, options: dict[str, Any], timeout: float = 180.0) -> None:
+        self.directory, self.seed, self.options, self.timeout = directory, seed, options, timeout
         self._proc: subprocess.Popen[str] | None = None
 
     def start(self) -> subprocess.Popen[str]:
         """Launch the process; ``wait_ready`` returns its URLs once seeded."""
-        crmsync = Path(sys.executable).with_name("crmsync")
-        command = [str(crmsync), "--log-format", "json", "--log-level", "WARNING", "sandbox", "serve",
-                   "--db", str(self.directory / "sandbox.db"), "--work-dir", str(self.directory / "sandbox"),
-                   "--seed", str(self.seed), "--defects", "--accounts", str(self.accounts),
-                   "--https-port", "0", "--proxy-port", "0"]
+        config = {"db": str(self.directory / "sandbox.db"), "work_dir": str(self.directory / "sandbox"),
+                  "https_port": None, "proxy_port": None,
+                  "seed": {"seed": self.seed, "defects": True, "options": self.options}}
+        config_path = self.directory / "sandbox" / "sandbox.json"
+        config_path.parent.mkdir(parents=True, exist_ok=True)
+        config_path.write_text(json.dumps(config, default=str))
+        command = [sys.executable, "-m", "orchestrator.demo.sandbox_main", str(config_path)]
         log = (self.directory / "logs" / "sandbox.log").open("w")
         self._proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True,
                                       start_new_session=True)

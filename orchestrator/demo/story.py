@@ -6,6 +6,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from orchestrator import logging as crmlog
 from orchestrator.config import load_config
 from orchestrator.demo.project import CLIENT_ID_ENV, CLIENT_SECRET_ENV, write_project
 from orchestrator.demo.servers import DemoSandbox
+from orchestrator.reconcile.run import run_job
 from orchestrator.runner import RunSummary, run_sync
 
 log = structlog.get_logger(__name__)
@@ -72,8 +74,11 @@ def _story(directory: Path, log_file: Path, *, accounts: int, seed: int) -> Demo
         steps.append((name, now - clock))
         clock = now
 
-    with DemoSandbox(directory, seed=seed, accounts=accounts) as sandbox:
-        dataset = Dataset(GeneratorConfig(seed=seed, defects=True, accounts=accounts))
+    # Data dated up to today, so "recent activity" and the sync lag mean what they say.
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    options = {"accounts": accounts, "base_time": today}
+    with DemoSandbox(directory, seed=seed, options=options) as sandbox:
+        dataset = Dataset(GeneratorConfig(seed=seed, defects=True, **options))
         dataset.load_erp(f"sqlite:///{directory / 'erp.db'}")
         dataset.write_ground_truth(directory / "ground_truth.json")
         step("ERP database built")
@@ -87,17 +92,6 @@ def _story(directory: Path, log_file: Path, *, accounts: int, seed: int) -> Demo
         with project.open_state() as store:
             result.sync = run_sync(project, store, SYNC)
             step("two-way sync")
-            try:
-                result.reconcile = reconcile(project, store)
-                step("reconciliation")
-            except ImportError:
-                pass
+            result.reconcile = run_job(project, store, JOB).summary()
+            step("reconciliation")
     return result
-
-
-def reconcile(project: Any, store: Any) -> dict[str, Any]:
-    """Reconcile the two systems and write the reports; returns the JSON report's summary."""
-    from orchestrator.reconcile.run import run_job
-
-    outcome = run_job(project, store, JOB)
-    return dict(outcome)
