@@ -80,10 +80,17 @@ def relink_rows(conn: Connection, db: Database, rows: Sequence[XrefRow]) -> None
     source record, whatever id an earlier scan gave it.
     """
     insert_links(conn, db, rows)
-    for row in sorted(rows, key=lambda r: (r.system, r.object, r.native_id)):
-        key = (X.c.system == row.system) & (X.c.object == row.object) & (X.c.native_id == row.native_id)
-        conn.execute(X.update().where(key & (X.c.canonical_id != row.canonical_id))
-                     .values(canonical_id=row.canonical_id, entity=row.entity))
+    if not rows:
+        return
+    # One statement run for every row (executemany), in one lock order: per-row statements cost a
+    # compile each and made relinking the slowest step of a batch.
+    key = (X.c.system == sa.bindparam("k_system")) & (X.c.object == sa.bindparam("k_object")) & (
+        X.c.native_id == sa.bindparam("k_native_id"))
+    stmt = X.update().where(key & (X.c.canonical_id != sa.bindparam("k_canonical_id"))).values(
+        canonical_id=sa.bindparam("k_canonical_id"), entity=sa.bindparam("k_entity"))
+    conn.execute(stmt, [{"k_system": r.system, "k_object": r.object, "k_native_id": r.native_id,
+                         "k_canonical_id": r.canonical_id, "k_entity": r.entity}
+                        for r in sorted(rows, key=lambda r: (r.system, r.object, r.native_id))])
 
 
 def link(db: Database, row: XrefRow) -> None:
@@ -107,17 +114,22 @@ def customer_view(db: Database, any_id: str) -> list[XrefRow]:
 def put_sync_state(conn: Connection, db: Database, rows: Sequence[SyncStateRow]) -> None:
     """Upsert what a two-way sync wrote, inside the caller's transaction."""
     S = t.sync_state
+    if not rows:
+        return
     now = db.now()
-    for row in sorted(rows, key=lambda r: (r.sync, r.entity, r.canonical_id)):
-        key = (S.c.sync == row.sync) & (S.c.entity == row.entity) & (S.c.canonical_id == row.canonical_id)
-        values = {"hash": row.hash, "snapshot": None if row.values is None else dumps(dict(row.values)),
-                  "updated_at": now}
-        if not conn.execute(S.update().where(key).values(**values)).rowcount:
-            inserted = db.insert_ignore(conn, S, [{"sync": row.sync, "entity": row.entity,
-                                                   "canonical_id": row.canonical_id, **values}],
-                                        ["sync", "entity", "canonical_id"])
-            if not inserted:  # a concurrent writer inserted it between our UPDATE and INSERT
-                conn.execute(S.update().where(key).values(**values))
+    latest = {(r.sync, r.entity, r.canonical_id): r for r in rows}  # the last state of a record wins
+    values = [{"k_sync": s, "k_entity": e, "k_canonical_id": c, "v_hash": r.hash, "v_updated_at": now,
+               "v_snapshot": None if r.values is None else dumps(dict(r.values))}
+              for (s, e, c), r in sorted(latest.items())]
+    # Insert the new ones, then update all of them: two statements per batch whatever its size, and a
+    # row a concurrent writer inserted in between is still updated to our values.
+    db.insert_ignore(conn, S, [{"sync": v["k_sync"], "entity": v["k_entity"], "canonical_id": v["k_canonical_id"],
+                                "hash": v["v_hash"], "snapshot": v["v_snapshot"], "updated_at": now} for v in values],
+                     ["sync", "entity", "canonical_id"])
+    key = (S.c.sync == sa.bindparam("k_sync")) & (S.c.entity == sa.bindparam("k_entity")) & (
+        S.c.canonical_id == sa.bindparam("k_canonical_id"))
+    conn.execute(S.update().where(key).values(hash=sa.bindparam("v_hash"), snapshot=sa.bindparam("v_snapshot"),
+                                              updated_at=sa.bindparam("v_updated_at")), values)
 
 
 def get_sync_state(db: Database, sync: str, entity: str, canonical_ids: Iterable[str]) -> dict[str, SyncStateRow]:

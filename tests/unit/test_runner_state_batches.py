@@ -1,0 +1,50 @@
+"""The per-batch state writes the runner depends on (sync state, relinks), set-based, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestrator.state import StateStore, SyncStateRow
+from orchestrator.state.testing import postgres_schema
+from orchestrator.state.types import XrefRow
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore]:
+    if request.param == "sqlite":
+        with StateStore.open(f"sqlite:///{tmp_path}/state.db") as opened:
+            yield opened
+        return
+    url = request.getfixturevalue("postgres_url")
+    with postgres_schema(url) as schema, StateStore.open(url, schema=schema) as opened:
+        yield opened
+
+
+def test_sync_state_batches_insert_new_rows_update_old_ones_and_keep_the_last_of_a_batch(store: StateStore) -> None:
+    lease = store.acquire_lease("both", "Contact", "0", "me", 60)
+    assert lease is not None
+    first = [SyncStateRow("both", "Contact", f"c{i}", f"h{i}", {"n": i}) for i in range(600)]
+    store.commit_batch(lease, cursor=None, sync_state=first)
+    again = [SyncStateRow("both", "Contact", "c1", "old", {"n": -1}), SyncStateRow("both", "Contact", "c1", "new",
+                                                                                    {"n": 100}),
+             SyncStateRow("both", "Contact", "c700", "h700", None), SyncStateRow("both@erp", "Contact", "c1", "e", {})]
+    store.commit_batch(lease, cursor=None, sync_state=again)
+    got = store.get_sync_state("both", "Contact", ["c0", "c1", "c599", "c700"])
+    assert {k: (v.hash, v.values) for k, v in got.items()} == {
+        "c0": ("h0", {"n": 0}), "c1": ("new", {"n": 100}), "c599": ("h599", {"n": 599}), "c700": ("h700", None)}
+    assert store.get_sync_state("both@erp", "Contact", ["c1"])["c1"].hash == "e"
+
+
+def test_relinks_point_native_records_at_the_written_canonical_id(store: StateStore) -> None:
+    lease = store.acquire_lease("both", "Account", "0", "me", 60)
+    assert lease is not None
+    scanned = store.ensure_canonical_ids("crm", "Account", "Account", [f"001{i}" for i in range(5)])
+    relink = [XrefRow("crm", "Account", f"001{i}", f"erp-{i}", "Account") for i in range(3)]
+    relink.append(XrefRow("crm", "Account", "001new", "erp-9", "Account"))
+    store.commit_batch(lease, cursor=None, relink=relink)
+    now = store.canonical_ids("crm", "Account", [f"001{i}" for i in range(5)] + ["001new"])
+    assert now == {"0010": "erp-0", "0011": "erp-1", "0012": "erp-2", "0013": scanned["0013"],
+                   "0014": scanned["0014"], "001new": "erp-9"}
