@@ -144,11 +144,18 @@ class Mapper:
         """
         good: list[tuple[int, CanonicalModel]] = []
         bad: list[tuple[int, RecordRejection]] = []
-        to_canonical = self.to_canonical
+        forward, validate, to_canonical = self._forward, self._validate, self.to_canonical
         collecting = gc.isenabled()
         gc.disable()
         try:
             for index, record in enumerate(records):
+                data, failed = forward(record, ctx)
+                if failed is None:  # to_canonical's common case, without its frame
+                    try:
+                        good.append((index, validate(data)))
+                        continue
+                    except ValidationError:
+                        pass
                 try:
                     good.append((index, to_canonical(record, ctx)))
                 except RecordRejection as rejection:

@@ -25,6 +25,7 @@ _ADDRESS = re.compile(
     rf"([{_ATEXT}]+(?:\.[{_ATEXT}]+)*)@((?:{_LABEL}\.)+{_TLD})"
 )
 _ROLE_NAMES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
+_LONGEST_ROLE = max(len(n) for n in _ROLE_NAMES)
 # email-validator rejects these domains and their subdomains; read once (the list is the library's).
 _SPECIAL_USE = tuple(email_validator.SPECIAL_USE_DOMAIN_NAMES)
 _SPECIAL_LAST_LABELS = frozenset(d.rsplit(".", 1)[-1] for d in _SPECIAL_USE)
@@ -41,17 +42,17 @@ def normalise(value: str) -> str | object:
     if value in _FIXED:
         return value
     match = _ADDRESS.fullmatch(value)
-    if match is None or len(value) > _MAX_ADDRESS:
+    if match is None:
         return UNSURE
-    local, domain = match.group(1), match.group(2)
-    if len(domain) > _MAX_DOMAIN or "--" in domain:  # "--": punycode or reserved R-LDH labels
+    local, domain = match.groups()
+    if len(value) > _MAX_ADDRESS or len(domain) > _MAX_DOMAIN or "--" in domain:  # "--": punycode, R-LDH labels
         return UNSURE
     domain = domain.lower()
-    if domain.rsplit(".", 1)[-1] in _SPECIAL_LAST_LABELS:
+    if domain[domain.rfind(".") + 1:] in _SPECIAL_LAST_LABELS:
         return UNSURE
-    if local.lower() in _ROLE_NAMES:
+    if len(local) <= _LONGEST_ROLE and local.lower() in _ROLE_NAMES:
         local = local.lower()
-    normal = local + "@" + domain
+    normal = f"{local}@{domain}"
     if len(_FIXED) >= _FIXED_MAX:
         _FIXED.clear()
     _FIXED[normal] = None
