@@ -186,7 +186,7 @@ def native_contacts(draw: st.DrawFn) -> dict[str, Any]:
     return record
 
 
-@settings(derandomize=True, database=None, max_examples=200, deadline=None,
+@settings(derandomize=True, database=None, max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(native_contacts())
 def test_round_trip_property(mapper: Mapper, record: dict[str, Any]) -> None:

@@ -20,7 +20,7 @@ from mappings import validation
 from mappings.fastpath import email as fast_email
 from mappings.fastpath import phone as fast_phone
 
-PROFILE = settings(derandomize=True, database=None, max_examples=400, deadline=None,
+PROFILE = settings(derandomize=True, database=None, max_examples=300, deadline=None,
                    suppress_health_check=[HealthCheck.too_slow])
 REGIONS = ["US", "CA", "GB", "DE", "ES", "FR", "IT", "RU", "KZ", "AR", "BR", "MX", "IN", "CN", "JP", "AU", "CH",
            "NL", "BE", "SE", "AG", "GG", "JE", "IM", "VA", "AX", "FI"]

@@ -136,3 +136,13 @@ def test_missing_path_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     code, _, err = validate(capsys, tmp_path / "nope")
     assert code == 2
     assert "no such file or directory" in err
+
+
+def test_show_explains_a_spec(capsys: pytest.CaptureFixture[str]) -> None:
+    from orchestrator.commands.mappings_cmd import SHIPPED
+
+    assert main(["mappings", "show", str(SHIPPED / "erp" / "orders.yaml"), "--code"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("sql:orders -> Opportunity  key=order_no  cursor=changed_ts")
+    assert "references: account_id -> Account, owner_id -> User" in out
+    assert "stage" in out and "value_map" in out and "def to_canonical(record, ctx):" in out
