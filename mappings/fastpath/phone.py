@@ -157,13 +157,9 @@ def _main_metadata(country_code: int) -> _Region:
     return found
 
 
-def _validator(country_code: int) -> Callable[[str], bool]:
-    """``is_valid_number`` for one calling code: resolve the region among those sharing it, check the type."""
+def _shared_validator(country_code: int) -> Callable[[str], bool]:
+    """``is_valid_number`` for a calling code several regions share: resolve the region, check the type."""
     regions = COUNTRY_CODE_TO_REGION_CODE[country_code]
-    if len(regions) == 1:
-        main = _main_metadata(country_code)
-        patterns = [main.valid_pattern(n).match for n in range(_MAX_NSN + 1)]
-        return lambda nsn: patterns[len(nsn)](nsn) is not None
     candidates = tuple((r.leading, r) for r in (_region(code) for code in regions))
 
     def shared(nsn: str) -> bool:
@@ -215,9 +211,9 @@ def _finisher(metadata: _Region, country_code: int) -> Finish:
     main = _main_metadata(country_code)
     main_prefix = main.prefix.match if main.prefix is not None else None
     parse_national = metadata.parse_national
-    valid = _validator(country_code)
-    single = len(COUNTRY_CODE_TO_REGION_CODE[country_code]) == 1
+    single = len(COUNTRY_CODE_TO_REGION_CODE[country_code]) == 1  # one region: its patterns by length
     patterns = [main.valid_pattern(n).match for n in range(_MAX_NSN + 1)] if single else []
+    valid = (lambda nsn: False) if single else _shared_validator(country_code)
     plus_code = f"+{country_code}"
 
     def finish(nsn: str) -> str | None | object:
