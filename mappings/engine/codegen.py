@@ -159,7 +159,8 @@ def _read_native(src: _Source, plan: FieldPlan, empty_as_null: bool) -> None:
         src.add(1, "v = None")
     elif len(plan.natives) == 1:
         src.add(1, f"v = {read(plan.natives[0])}")
-        if empty_as_null:
+        first = plan.forward[0] if plan.forward else None
+        if empty_as_null and not (first is not None and first.blank_to_none):
             src.add(1, "if v == '': v = None")
     else:
         wrap = "_blank({})" if empty_as_null else "{}"
@@ -174,7 +175,11 @@ def _forward_field(src: _Source, plan: FieldPlan, groups: dict[str, str], empty_
                f"{', '.join(plan.natives) or '(no native field)'}")
     _read_native(src, plan, empty_as_null)
     targets = [_target(t.path, groups) for t in plan.canonicals]
-    if plan.forward:
+    if plan.forward and not any(step.raises for step in plan.forward):
+        src.steps(1, plan.forward)
+        if plan.required and len(targets) == 1:
+            src.add(1, f"if v is None: failed = _missing(failed, {label!r})")
+    elif plan.forward:
         src.add(1, "try:")
         src.steps(2, plan.forward)
         src.add(1, "except TransformError as e:")

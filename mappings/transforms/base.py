@@ -61,6 +61,8 @@ class Step:
     # ``names[name]``, ``ctx`` is the mapping context.
     inline: str | None = None
     names: Mapping[str, Any] = field(default_factory=dict)
+    raises: bool = True  # False: never raises TransformError (the generated code needs no try)
+    blank_to_none: bool = False  # True: turns "" into None itself (no separate empty-as-null check)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ def _trim(options: Any, env: BuildEnv) -> Step:
         if type(value) is str:
             return value.strip() or None  # a blank string is no value
         return value
-    return Step(trim, inline="(v.strip() or None) if type(v) is str else v")
+    return Step(trim, inline="(v.strip() or None) if type(v) is str else v", raises=False, blank_to_none=True)
 
 
 def _case(method: str) -> Any:
