@@ -81,7 +81,8 @@ def range_filter(stream: TableStream, read_range: ReadRange | None) -> list[Colu
     elif isinstance(read_range, TimeWindow):
         if stream.updated_at is None:
             raise ConfigurationError(f"sql stream {stream.name!r}: a time window needs updated_at")
-        column, start, end = stream.updated_at, read_range.start, read_range.end
+        column, start, end = stream.updated_at, wall_time(stream.updated_at, read_range.start), wall_time(
+            stream.updated_at, read_range.end)
     try:
         clauses = [column >= literal(coerce(column, start), column.type)] if start is not None else []
         if end is not None:
@@ -89,6 +90,18 @@ def range_filter(stream: TableStream, read_range: ReadRange | None) -> list[Colu
     except ValueError as exc:
         raise ConfigurationError(f"sql stream {stream.name!r}: range bound does not fit {column.name!r}") from exc
     return clauses
+
+
+def wall_time(column: Any, value: Any) -> Any:
+    """An aware bound for a column of naive times, as the wall time in the bound's own zone.
+
+    Systems that store naive local times are given window bounds in their zone (the caller knows it);
+    binding the aware value instead would let the database compare in its session time zone.
+    """
+    naive_column = not getattr(column.type, "timezone", True)
+    if naive_column and isinstance(value, datetime) and value.tzinfo is not None:
+        return value.replace(tzinfo=None)
+    return value
 
 
 class KeysetScan:

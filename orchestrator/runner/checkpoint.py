@@ -48,7 +48,7 @@ def read_batches(job: StreamJob, side: Side, start: dict[str, Any] | None) -> It
     carries the page's cursor, so a crash inside a page re-reads that page, never skips part of it.
     """
     timed = time_cursor(side)
-    read_range = bounded_range(job, timed)
+    read_range = bounded_range(job, timed, side.timezone)
     for page in side.connector.read(side.object, Cursor.from_json(start), range=read_range):
         # A key range cannot carry the time bound too: a page reaching past the run's start is
         # written but its cursor is not kept, and the partition ends there (the next run re-reads it).
@@ -62,9 +62,13 @@ def read_batches(job: StreamJob, side: Side, start: dict[str, Any] | None) -> It
             return
 
 
-def bounded_range(job: StreamJob, timed: bool) -> ReadRange | None:
-    """The job's range (a partition's, or the whole stream), its time window ending at the run's start."""
-    started = job.options.started_at
+def bounded_range(job: StreamJob, timed: bool, zone: str | None = None) -> ReadRange | None:
+    """The job's range (a partition's, or the whole stream), its time window ending at the run's start.
+
+    The end is given in the system's zone (``zone``): a system of naive local times compares its
+    wall times with it, and an aware value still names the same instant for everyone else.
+    """
+    started = job.options.started_at.astimezone(ZoneInfo(zone)) if zone else job.options.started_at
     read_range = job.read_range
     if read_range is None:
         return TimeWindow(end=started) if timed else None

@@ -42,7 +42,8 @@ class StreamOutcome:
 
     stream: str
     status: str = "succeeded"
-    reason: str = ""
+    reason: str = ""  # for people (run history, summary): may quote a vendor's message
+    log_reason: str = ""  # for log lines: never a value (see log_reason)
     code: str = ""
     config_problem: bool = False
     counts: dict[str, int] = field(default_factory=dict)
@@ -81,7 +82,7 @@ def run_stream(config: ProjectConfig, store: StateStore, services: Services, syn
         if not options.dry_run:
             store.record_stream(options.run_id, obj.entity, status=outcome.status, error=outcome.reason or None)
         shown = ("read", "written", "quarantined", "deleted", "conflicts", "skipped")
-        log.info("stream.finished", status=outcome.status, reason=outcome.reason or None,
+        log.info("stream.finished", status=outcome.status, reason=outcome.log_reason or None,
                  seconds=round(outcome.seconds, 3), **{k: v for k, v in outcome.counts.items() if k in shown})
         observer.stream_finished(StreamReport(sync_name, obj.entity, outcome.status, outcome.reason, outcome.code,
                                               outcome.seconds))
@@ -124,6 +125,7 @@ def _loop(job: StreamJob, outcome: StreamOutcome) -> None:
             _absorb(outcome, result)
             if result.cancelled:
                 outcome.status, outcome.reason = "cancelled", "cancel requested"
+                outcome.log_reason = outcome.reason
                 return
             if result.done:
                 return
@@ -152,19 +154,29 @@ def _failed(outcome: StreamOutcome, exc: Exception, sync_name: str) -> None:
     outcome.code = str(getattr(exc, "code", "") or type(exc).__name__)
     if isinstance(exc, BudgetExhaustedError):
         outcome.status, outcome.reason = "partial", BUDGET_REASON
+        outcome.log_reason = BUDGET_REASON
         log.warning("stream.budget_exhausted", used=exc.used, limit=exc.limit)
         return
     outcome.status = "failed"
     outcome.config_problem = isinstance(exc, CONFIG_ERRORS)
-    if isinstance(exc, AuthenticationError):
-        log.error("auth.failed", error_code=exc.code, reason=outcome.reason)
-    elif isinstance(exc, StaleLeaseError):
-        outcome.reason = "the lease was taken over by another worker; stopped"
+    if isinstance(exc, StaleLeaseError):
+        outcome.reason = outcome.log_reason = "the lease was taken over by another worker; stopped"
         log.error("stream.lease_lost")
-    elif isinstance(exc, ConnectorError | ConfigError | MappingSpecError):
-        log.error("stream.failed", error_code=outcome.code, reason=outcome.reason)
-    else:
-        log.exception("stream.failed", error_code=outcome.code, reason=outcome.reason)
+        return
+    outcome.log_reason = log_reason(exc, outcome.code)
+    event = "auth.failed" if isinstance(exc, AuthenticationError) else "stream.failed"
+    log.error(event, error_code=outcome.code, error_type=type(exc).__name__, reason=outcome.log_reason)
+    if not isinstance(exc, ConnectorError | ConfigError | MappingSpecError):
+        log.debug("stream.failed.traceback", exc_info=exc)  # a stack trace may quote values: debug level only
+
+
+def log_reason(exc: Exception, code: str) -> str:
+    """The failure as a log line may carry it: our own config and mapping errors say where and why and hold no
+    record values; a vendor's or driver's message may quote values (Salesforce and PostgreSQL both do), so
+    only its type and code are logged. The full sentence is kept in the run history for people."""
+    if isinstance(exc, ConfigError | MappingSpecError):
+        return one_line(exc)
+    return f"{type(exc).__name__} {code}".strip()
 
 
 def _close(connector: Connector) -> None:

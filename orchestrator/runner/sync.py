@@ -97,7 +97,7 @@ def run_sync(config: ProjectConfig, store: StateStore, sync_name: str, *, stream
         summary.status, summary.reason = run_status(summary.streams)
         if not dry_run:
             store.finish_run(run_id, summary.status, summary.as_dict(), summary.reason or None)
-        log.info("run.finished", status=summary.status, reason=summary.reason or None,
+        log.info("run.finished", status=summary.status, reason=log_reason(summary.streams) or None,
                  seconds=round(summary.seconds, 3), **_log_totals(summary.totals()))
     return summary
 
@@ -133,6 +133,11 @@ def run_status(streams: list[StreamOutcome]) -> tuple[str, str]:
     if all(s.status == "cancelled" for s in bad):
         return "cancelled", reason
     return "partial", reason
+
+
+def log_reason(streams: list[StreamOutcome]) -> str:
+    """The run's reason as log lines carry it: each stream's value-free reason."""
+    return "; ".join(f"{s.stream}: {s.log_reason or s.status}" for s in streams if s.status != "succeeded")
 
 
 def _log_totals(totals: dict[str, int]) -> dict[str, int]:
