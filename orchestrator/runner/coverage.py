@@ -10,7 +10,7 @@ or a default with no native field says nothing about the system's data).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -127,10 +127,15 @@ def _copy(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _copy(v) if isinstance(v, Mapping) else v for k, v in values.items()}
 
 
-def project(values: Mapping[str, Any], paths: Iterable[str] | None) -> dict[str, Any]:
-    """Flattened ``values`` limited to ``paths`` (all of them when ``paths`` is None)."""
+def project(values: Mapping[str, Any], paths: frozenset[str] | None) -> dict[str, Any]:
+    """Flattened ``values`` limited to ``paths`` (all of them when ``paths`` is None); a path naming a
+    group (``billing_address``) keeps every field under it."""
     flat = flatten(values)
     if paths is None:
         return flat
-    wanted = set(paths)
-    return {k: v for k, v in flat.items() if k in wanted or any(k.startswith(p + ".") for p in wanted)}
+    return {k: v for k, v in flat.items() if k in paths or ("." in k and _under(k, paths))}
+
+
+def _under(path: str, paths: frozenset[str]) -> bool:
+    parts = path.split(".")
+    return any(".".join(parts[:n]) in paths for n in range(1, len(parts)))

@@ -48,8 +48,8 @@ def test_flatten_project_and_unflatten_round_trip_nested_values() -> None:
     values = {"name": "Acme", "billing_address": {"city": "Madrid", "street": None}, "tags": ["a"]}
     flat = coverage.flatten(values)
     assert flat == {"name": "Acme", "billing_address.city": "Madrid", "billing_address.street": None, "tags": ["a"]}
-    assert coverage.project(values, {"billing_address.city"}) == {"billing_address.city": "Madrid"}
-    assert coverage.project(values, {"billing_address"}) == {"billing_address.city": "Madrid",
+    assert coverage.project(values, frozenset({"billing_address.city"})) == {"billing_address.city": "Madrid"}
+    assert coverage.project(values, frozenset({"billing_address"})) == {"billing_address.city": "Madrid",
                                                              "billing_address.street": None}
     merged = coverage.unflatten({"billing_address.city": "Sevilla", "phone": "+34"}, values)
     assert merged["billing_address"] == {"city": "Sevilla", "street": None} and merged["phone"] == "+34"
