@@ -1,21 +1,21 @@
 """Bulk API 2.0 query jobs: the result is written once, as a CSV file, when the job is created.
 
 Like the real service, the job's result set is fixed when the job runs. SQLite builds every CSV line
-itself (one string column per row, see QueryPlan.csv), the lines are streamed to a file, and a
-sidecar file records where each row starts; a results page (``locator``, ``maxRecords``) is then a
-byte range of the file streamed to the client, so serving costs no per-row work and memory stays
-flat whatever the size. Locators stay valid until the job is deleted (clients re-request pages
-after transient errors).
+itself (see QueryPlan.csv), the lines go to files with a row-offset index (resultfile.py), written by
+parallel workers over rowid ranges of one snapshot when the query has no ORDER BY or LIMIT; a results
+page (``locator``, ``maxRecords``) is then a byte range streamed to the client, so serving costs no
+per-row work and memory stays flat whatever the size. Locators stay valid until the job is deleted
+(clients re-request pages after transient errors).
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import threading
-from array import array
-from collections.abc import Iterator
-from dataclasses import dataclass
-from itertools import accumulate
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +25,15 @@ from .db import Database
 from .errors import SalesforceApiError, not_found
 from .httpserver import Response
 from .queries import QueryEngine
+from .resultfile import ResultPart, ResultSet
+from .soql.compiler import QueryPlan
 from .timefmt import Clock, from_epoch
 
 DELIMITERS = {"COMMA": ",", "TAB": "\t", "SEMICOLON": ";", "PIPE": "|", "CARET": "^", "BACKQUOTE": "`"}
 LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
 JOB_PREFIX = "750"
-_CHUNK = 1 << 20
+DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
+PARALLEL_MIN_ROWS = 50_000
 
 
 @dataclass
@@ -44,12 +47,14 @@ class QueryJob:
     delimiter: str
     line_ending: str
     version: str
-    data_path: Path
-    offsets_path: Path
+    result: ResultSet = field(default_factory=ResultSet)
     state: str = "UploadComplete"
-    rows: int = 0
     header: bytes = b""
     processing_ms: int = 0
+
+    @property
+    def rows(self) -> int:
+        return self.result.rows
 
     def info(self, detail: bool) -> dict[str, Any]:
         state = self.state
@@ -81,7 +86,10 @@ def decode_locator(locator: str) -> int:
 
 
 class BulkQueryJobs:
-    def __init__(self, db: Database, engine: QueryEngine, work_dir: Path, clock: Clock, page_size: int) -> None:
+    def __init__(self, db: Database, engine: QueryEngine, work_dir: Path, clock: Clock, page_size: int,
+                 workers: int = DEFAULT_WORKERS) -> None:
+        self.workers = workers
+        self.parallel_min_rows = PARALLEL_MIN_ROWS
         self.db = db
         self.engine = engine
         self.dir = work_dir / "bulk-query"
@@ -122,29 +130,51 @@ class BulkQueryJobs:
             self._counter += 1
             job_id = id_for(JOB_PREFIX, self._counter)
         job = QueryJob(job_id, operation, plan.root.name, query, from_epoch(self.clock()), user_id, delimiter,
-                       line_ending, version, self.dir / f"{job_id}.csv", self.dir / f"{job_id}.idx")
+                       line_ending, version)
         started = self.clock()
-        self._write_results(job, plan.csv(delimiter), plan.csv_header)
+        try:
+            self._write_results(job, plan)
+        except BaseException:
+            job.result.remove()
+            raise
         job.processing_ms = int((self.clock() - started) * 1000)
         with self._lock:
             self._jobs[job_id] = job
         return job.info(detail=False)
 
-    def _write_results(self, job: QueryJob, sql: Any, header: list[str]) -> None:
-        """Stream the job's CSV lines from SQLite to its data file, recording where each row starts."""
-        sep = job.line_ending
-        job.header = (job.delimiter.join(f'"{h}"' for h in header) + sep).encode()
-        position = 0
-        with open(job.data_path, "wb") as data, open(job.offsets_path, "wb") as index, self.db.read() as conn:
-            cur = conn.execute(sql.text, sql.params())
-            while rows := cur.fetchmany(10_000):
-                encoded = [(r[0] + sep).encode() for r in rows]
-                starts = array("Q", accumulate(map(len, encoded[:-1]), initial=position))
-                starts.tofile(index)
-                chunk = b"".join(encoded)
-                data.write(chunk)
-                position += len(chunk)
-                job.rows += len(rows)
+    def _write_results(self, job: QueryJob, plan: QueryPlan) -> None:
+        """Write the job's CSV: one worker per rowid range when the query has no order or limit (the rows then
+        come in rowid order anyway), all reading one snapshot; otherwise a single ordered pass."""
+        sep = job.line_ending.encode()
+        job.header = job.delimiter.join(f'"{h}"' for h in plan.csv_header).encode() + sep
+        ranges = self._ranges(plan)
+        if len(ranges) <= 1:
+            sql = plan.csv(job.delimiter)
+            part = ResultPart(self.dir / f"{job.id}.0.csv", self.dir / f"{job.id}.0.idx")
+            job.result.parts.append(part)
+            with self.db.read() as conn:
+                part.write(conn, sql.text, sql.params(), sep)
+            return
+        sql = plan.csv_range(job.delimiter)
+        job.result.parts.extend(ResultPart(self.dir / f"{job.id}.{i}.csv", self.dir / f"{job.id}.{i}.idx")
+                                for i in range(len(ranges)))
+        with self.db.snapshot(len(ranges)) as conns, ThreadPoolExecutor(len(ranges)) as pool:
+            futures = [pool.submit(part.write, conn, sql.text, sql.params(rid_lo=a, rid_hi=b), sep)
+                       for part, conn, (a, b) in zip(job.result.parts, conns, ranges, strict=True)]
+            for future in futures:
+                future.result()
+
+    def _ranges(self, plan: QueryPlan) -> list[tuple[int, int]]:
+        """Rowid ranges for parallel writers (empty or one range: write in a single pass)."""
+        if self.workers < 2 or self.db.memory or not plan.splittable:
+            return []
+        with self.db.read() as conn:
+            sql = plan.rid_bounds
+            low, high = conn.execute(sql.text, sql.params()).fetchone()
+        if low is None or high - low < self.parallel_min_rows:
+            return []
+        size = (high - low) // self.workers + 1
+        return [(a, min(a + size - 1, high)) for a in range(low, high + 1, size)]
 
     def info(self, job_id: str) -> dict[str, Any]:
         job = self._job(job_id)
@@ -168,8 +198,7 @@ class BulkQueryJobs:
         job = self._job(job_id)
         with self._lock:
             self._jobs.pop(job_id, None)
-        for path in (job.data_path, job.offsets_path):
-            path.unlink(missing_ok=True)
+        job.result.remove()
 
     def results(self, job_id: str, locator: str | None, max_records: int | None) -> Response:
         job = self._job(job_id)
@@ -182,38 +211,11 @@ class BulkQueryJobs:
         end = start + count
         next_locator = encode_locator(end) if end < job.rows else "null"
         headers = [("Sforce-Locator", next_locator), ("Sforce-NumberOfRecords", str(count))]
-        body = self._stream(job, start, end)
+        body = chain((job.header,), job.result.stream(start, end))
         return Response(200, body, headers=headers, content_type="text/csv; charset=UTF-8")
-
-    def _offset(self, job: QueryJob, row: int) -> int:
-        if row >= job.rows:
-            return job.data_path.stat().st_size
-        with open(job.offsets_path, "rb") as index:
-            index.seek(row * 8)
-            values = array("Q")
-            values.frombytes(index.read(8))
-            return int(values[0])
-
-    def _stream(self, job: QueryJob, start: int, end: int) -> Iterator[bytes]:
-        first, last = self._offset(job, start), self._offset(job, end)
-
-        def chunks() -> Iterator[bytes]:
-            yield job.header
-            with open(job.data_path, "rb") as data:
-                data.seek(first)
-                remaining = last - first
-                while remaining > 0:
-                    chunk = data.read(min(_CHUNK, remaining))
-                    if not chunk:
-                        break
-                    remaining -= len(chunk)
-                    yield chunk
-
-        return chunks()
 
     def close(self) -> None:
         with self._lock:
             jobs, self._jobs = list(self._jobs.values()), {}
         for job in jobs:
-            for path in (job.data_path, job.offsets_path):
-                path.unlink(missing_ok=True)
+            job.result.remove()

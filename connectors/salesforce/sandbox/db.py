@@ -116,6 +116,30 @@ class Database:
             finally:
                 self._local.writer = None
 
+    @contextmanager
+    def snapshot(self, count: int) -> Iterator[list[sqlite3.Connection]]:
+        """``count`` connections that all read the same snapshot (their read transactions start while the write
+        lock is held, so no commit lands between them); for parallel exports."""
+        if self._shared is not None:
+            raise ValueError("an in-memory database has a single connection")
+        conns = []
+        for _ in range(count):
+            try:
+                conns.append(self._idle.get_nowait())
+            except queue.Empty:
+                conns.append(self._connect())
+        try:
+            with self._write_lock:
+                for conn in conns:
+                    conn.execute("BEGIN")
+                    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the read starts here
+            yield conns
+        finally:
+            for conn in conns:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+                self._idle.put(conn)
+
     def executescript(self, statements: list[str]) -> None:
         with self.write() as conn:
             for stmt in statements:

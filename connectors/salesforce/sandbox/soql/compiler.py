@@ -15,7 +15,7 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, case, func, insert, literal, select
+from sqlalchemy import ColumnElement, LargeBinary, bindparam, case, cast, func, insert, literal, select
 from sqlalchemy.sql import Select
 
 from connectors.salesforce.objects import ADDRESS_PARTS
@@ -112,8 +112,30 @@ class QueryPlan:
     def csv(self, delimiter: str) -> SQL:
         """Every matching row as one CSV line (values always quoted, nulls empty), header excluded."""
         cells = [render.csv_value(res.field, res.expr) for _, res in self.selected]
-        stmt = select(render.csv_line(cells, delimiter)).select_from(self.resolver.from_clause())
+        line = cast(render.csv_line(cells, delimiter), LargeBinary)  # bytes out of SQLite: no decode/encode
+        stmt = select(line).select_from(self.resolver.from_clause())
         return compile_sql(self._limited(self._filtered(stmt).order_by(*self.order)))
+
+    @property
+    def splittable(self) -> bool:
+        """Whether rows come in plain rowid order (no ORDER BY, LIMIT or OFFSET): then rowid ranges can be
+        exported by parallel workers and concatenated."""
+        q = self.query
+        return not q.order_by and q.limit is None and not q.offset
+
+    def csv_range(self, delimiter: str) -> SQL:
+        """``csv`` restricted to rowids ``[rid_lo, rid_hi]`` (bound parameters)."""
+        base = self.resolver.base
+        cells = [render.csv_value(res.field, res.expr) for _, res in self.selected]
+        line = cast(render.csv_line(cells, delimiter), LargeBinary)
+        stmt = self._filtered(select(line).select_from(self.resolver.from_clause())).where(
+            base.c._rid.between(bindparam("rid_lo", required=False), bindparam("rid_hi", required=False)))
+        return compile_sql(stmt.order_by(*self.order))
+
+    @cached_property
+    def rid_bounds(self) -> SQL:
+        base = self.resolver.base
+        return compile_sql(select(func.min(base.c._rid), func.max(base.c._rid)))
 
     @property
     def csv_header(self) -> list[str]:

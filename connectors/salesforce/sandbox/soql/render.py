@@ -4,7 +4,7 @@ Building a 50-field record in Python costs tens of microseconds; SQLite's ``json
 ``printf`` do it in C for a fraction of that, and the page is then a join of ready-made strings. The
 output matches Salesforce's: ``attributes`` first, fields in SELECT order, booleans as JSON booleans,
 parents nested under their relationship name (null when absent), address/location compounds as
-objects (null when every component is), and for CSV every value quoted with nulls left empty.
+objects (null when every component is), and for CSV every value quoted (nulls as ``""``).
 
 SQLite functions take at most 127 arguments, so wide records are built from several ``json_object``
 fragments joined as text; a sentinel key marks each fragment's end so it can be cut off safely (a
@@ -21,8 +21,6 @@ from sqlalchemy import ColumnElement, case, func, literal
 from sqlalchemy.sql.elements import BindParameter
 
 from connectors.salesforce.objects import SField
-
-from ..schema import NUMERIC_TYPES
 
 PAIRS_PER_CALL = 60
 _SENTINEL_KEY = "~"
@@ -74,14 +72,15 @@ def json_compound(keys: Sequence[str], cols: Sequence[ColumnElement[Any]]) -> Co
 
 
 def csv_value(f: SField, col: ColumnElement[Any]) -> ColumnElement[Any]:
-    """The quoted CSV cell of a stored column; NULL stays NULL (printf writes it as an empty cell)."""
+    """The text of a CSV cell before quoting (csv_line quotes it with printf's ``%w``, which doubles embedded
+    double quotes); null becomes the empty string, written ``""`` (clients read an empty cell as null)."""
     if f.type == "boolean":
-        return case((col == 1, text('"true"')), (col == 0, text('"false"')), else_=None)
+        return case((col == 1, text("true")), (col == 0, text("false")), else_=text(""))
     if f.type == "datetime":
-        return concat(text('"'), func.substr(col, 1, 23), text('Z"'))
-    if f.type in NUMERIC_TYPES:
-        return concat(text('"'), col, text('"'))
-    return concat(text('"'), func.replace(col, text('"'), text('""')), text('"'))
+        return func.coalesce(concat(func.substr(col, 1, 23), text("Z")), text(""))
+    if f.type == "id":
+        return col  # never null
+    return func.coalesce(col, text(""))
 
 
 def json_object(pairs: Sequence[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any]:
@@ -118,9 +117,10 @@ def record_json(items: Sequence[Leaf | Parent], type_expr: ColumnElement[Any], i
 
 
 def csv_line(cells: Sequence[ColumnElement[Any]], delimiter: str) -> ColumnElement[Any]:
-    """All cells joined by ``delimiter`` with printf (flat, unlike a chain of ``||``; NULL prints as nothing)."""
+    """All cells quoted (``"%w"`` doubles embedded quotes) and joined by ``delimiter`` in one printf call per
+    100 cells: flat, unlike a chain of ``||``, and about twice as fast as quoting each cell with replace()."""
     groups = [cells[i:i + 100] for i in range(0, len(cells), 100)]
-    joined = [func.printf(text(delimiter.join(["%s"] * len(g))), *g) for g in groups]
+    joined = [func.printf(text(delimiter.join(['"%w"'] * len(g))), *g) for g in groups]
     if len(joined) == 1:
         return joined[0]
     return func.printf(text(delimiter.join(["%s"] * len(joined))), *joined)
