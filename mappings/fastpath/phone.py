@@ -63,7 +63,7 @@ class _Region:
         self.local_lengths: tuple[int, ...] = tuple(gen.possible_length_local_only or ())
         descs = [getattr(md, name) for name in _TYPES]
         if not md.same_mobile_and_fixed_line_pattern:
-            descs.append(md.mobile)
+            descs.insert(1, md.mobile)  # right after fixed lines: most numbers are one or the other
         self._descs = [d for d in descs if d is not None and d.national_number_pattern]
         self._by_length: dict[int, re.Pattern[str]] = {}
         self._general_desc: PhoneNumberDesc = gen
