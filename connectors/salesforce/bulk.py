@@ -35,8 +35,11 @@ def _datetime(value: str) -> str:
     return value[:-1] + "+0000" if value.endswith("Z") else value
 
 
+_EMPTY: dict[str, None] = {"": None}
+_BOOLEAN: dict[str, bool] = {"true": True, "false": False}
+
 CONVERTERS: dict[str, Callable[[str], Any]] = {
-    "boolean": lambda v: v == "true",
+    "boolean": _BOOLEAN.__getitem__,
     "int": _int, "long": _int,
     "double": float, "currency": float, "percent": float,
     "datetime": _datetime,
@@ -51,8 +54,9 @@ def parse_csv(stream: IO[bytes], types: Mapping[str, str]) -> Iterator[dict[str,
     if header is None:
         return
     converters = [(name, CONVERTERS[types[name]]) for name in header if types.get(name) in CONVERTERS]
+    empty = _EMPTY.get  # a C-level call per cell: "" -> None, anything else as it is
     for row in reader:
-        record = {name: value or None for name, value in zip(header, row, strict=False)}
+        record = dict(zip(header, map(empty, row, row), strict=False))
         for name, convert in converters:
             value = record[name]
             if value is not None:
@@ -104,20 +108,21 @@ class BulkQuery:
                                   code="bulk_timeout")
             self.sleep(self.poll_interval)
 
-    def pages(self, job: QueryJob, types: Mapping[str, str]) -> Iterator[tuple[Iterator[dict[str, Any]], str | None]]:
-        """(records, locator of the next page) per results page, from ``job.locator`` on."""
+    def pages(self, job: QueryJob) -> Iterator[tuple[IO[bytes], str | None]]:
+        """(CSV body, the locator that fetched it) per results page, from ``job.locator`` on.
+
+        The caller parses the body (``parse_csv``) and closes it.
+        """
+        locator = job.locator
         while not job.done:
             params: dict[str, Any] = {"maxRecords": self.max_records}
-            if job.locator:
-                params["locator"] = job.locator
+            if locator:
+                params["locator"] = locator
             body, headers = self.client.download(self.client.url(f"jobs/query/{job.id}/results"), params)
-            locator = headers.get("Sforce-Locator")
-            next_locator = None if locator in (None, "", "null") else locator
-            try:
-                yield parse_csv(body, types), next_locator
-            finally:
-                body.close()
-            job.locator, job.done = next_locator, next_locator is None
+            following = headers.get("Sforce-Locator")
+            yield body, locator
+            locator = None if following in (None, "", "null") else following
+            job.done = locator is None
 
     def delete(self, job: QueryJob) -> None:
         """Delete the job and its results (best effort: a failure here loses no data)."""

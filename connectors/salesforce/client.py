@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any, TypeVar
+from urllib.parse import urlsplit
 
 import orjson
 import requests
@@ -93,6 +94,7 @@ class SalesforceClient:
         self.session.hooks["response"].append(self._observe)
         self.budget = Budget(config.budget_share)
         self._sf: Salesforce | None = None
+        self.instance = ""  # scheme://host[:port] of the data calls, from the token response
         self._headers: dict[str, str] = {}
         self.logins = 0
 
@@ -108,6 +110,7 @@ class SalesforceClient:
 
     def _login(self) -> None:
         token = auth.login(self.config, self.session, self.now)
+        self.instance = data_origin(token.instance_url)
         self._sf = Salesforce(instance_url=token.instance_url, session_id=token.access_token,
                               version=self.config.api_version, session=self.session)
         self._headers = {"Authorization": f"Bearer {token.access_token}", "Accept": "application/json",
@@ -119,11 +122,13 @@ class SalesforceClient:
 
     def url(self, path: str) -> str:
         """A URL under ``/services/data/vXX.X/`` (``path`` without a leading slash)."""
-        return self.sf.base_url + path
+        self.sf  # noqa: B018 - logged in, so the instance is known
+        return f"{self.instance}/services/data/v{self.config.api_version}/{path}"
 
     def absolute(self, path: str) -> str:
         """A URL from an absolute path the API handed back (nextRecordsUrl)."""
-        return f"https://{self.sf.sf_instance}{path}"
+        self.sf  # noqa: B018
+        return self.instance + path
 
     # -- requests --------------------------------------------------------------------------------
 
@@ -165,15 +170,13 @@ class SalesforceClient:
             return send(method, url, kwargs)
         except errors.SessionExpiredError:
             log.info("salesforce.session.refresh", logins=self.logins)
-            old = self._sf
+            old = self.instance
             self._login()
             return send(method, self._rebase(url, old), kwargs)
 
-    def _rebase(self, url: str, old: Salesforce | None) -> str:
+    def _rebase(self, url: str, old: str) -> str:
         """The same URL on the (possibly moved) instance of the new session."""
-        if old is None or not url:
-            return url
-        return url.replace(f"https://{old.sf_instance}/", f"https://{self.sf.sf_instance}/", 1)
+        return self.instance + url[len(old):] if old and url.startswith(old + "/") else url
 
     def _send(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
         self.budget.guard()
@@ -205,3 +208,17 @@ class SalesforceClient:
     def close(self) -> None:
         self.session.close()
 
+
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def data_origin(instance_url: str) -> str:
+    """The origin data calls go to: the token response's instance URL, always https except on loopback.
+
+    simple-salesforce rewrites every instance URL to https; a local sandbox may advertise plain http,
+    which is followed only for a loopback host, so a tampered token response cannot downgrade a real org.
+    """
+    parts = urlsplit(instance_url)
+    scheme = parts.scheme if parts.scheme == "https" or parts.hostname in LOOPBACK else "https"
+    return f"{scheme}://{parts.netloc}"

@@ -107,7 +107,9 @@ class SalesforceConfig(BaseModel):
     bulk_poll_interval: float = Field(2.0, ge=0, description="Seconds between Bulk 2.0 job status polls.")
     bulk_poll_timeout: float = Field(3600.0, gt=0, description="Give up on a Bulk job after this many seconds.")
 
-    bulk_write_threshold: int = Field(2000, ge=1, description="Write through Bulk 2.0 ingest from this many records.")
+    prefetch: bool = Field(True, description="Fetch the next page while the current one is handed on.")
+
+    bulk_write_threshold: int = Field(5000, ge=1, description="Write through Bulk 2.0 ingest from this many records.")
     upsert_keys: dict[str, str] = Field(default_factory=dict, description="Object -> external id field for upserts.")
 
     budget_share: float = Field(0.9, gt=0, le=1, description="Stop once daily API usage passes this share.")

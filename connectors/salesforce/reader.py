@@ -21,10 +21,11 @@ import structlog
 from connectors.base import Batch, Cursor, KeyRange, ReadRange, TimeWindow
 from connectors.errors import StreamError
 from connectors.salesforce import query, soql
-from connectors.salesforce.bulk import BulkQuery, QueryJob
+from connectors.salesforce.bulk import BulkQuery, QueryJob, parse_csv
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.errors import BulkNotSupportedError, QueryTimeoutError
+from connectors.salesforce.prefetch import ahead
 from connectors.salesforce.schema import ObjectShape
 
 log = structlog.get_logger(__name__)
@@ -162,7 +163,8 @@ class Reader:
         statement = soql.select(self.shape.name, self.shape.select, self.cf, start, end,
                                 conditions=self.conditions)
         size = min(self.config.page_size, max(200, self.config.batch_size))
-        for records in query.pages(self.client, statement, include_deleted=self.deleted, page_size=size):
+        pages = query.pages(self.client, statement, include_deleted=self.deleted, page_size=size)
+        for records in ahead(pages, self.config.prefetch):
             for chunk_start in range(0, len(records), self.config.batch_size):
                 yield self._rest_batch(records[chunk_start:chunk_start + self.config.batch_size], position)
 
@@ -209,26 +211,24 @@ class Reader:
         cf, size, held = self.cf, self.config.batch_size, None
         out: list[dict[str, Any]] = []
         tombstones: list[str] = []
-        for rows, _next in self.bulk.pages(job, self.shape.types):
-            resume = self._resume_data(job, start, end)
-            for record in rows:
-                record_id = record["Id"]
-                stamp = record[cf] if cf else None
-                if position.seen and position.already(record_id, stamp):
-                    continue
-                if stamp is not None and stamp >= top:
-                    if stamp > top:
-                        top, top_ids = stamp, []
-                    top_ids.append(record_id)
-                if record.get("IsDeleted"):
-                    tombstones.append(record_id)
-                else:
-                    out.append(record)
-                if len(out) + len(tombstones) >= size:
-                    if held is not None:
-                        yield held
-                    held = Batch(out, None if cf is None else position.cursor(resume), tombstones)
-                    out, tombstones = [], []
+        for record, resume in self._bulk_records(job, start, end):
+            record_id = record["Id"]
+            stamp = record[cf] if cf else None
+            if position.seen and position.already(record_id, stamp):
+                continue
+            if stamp is not None and stamp >= top:
+                if stamp > top:
+                    top, top_ids = stamp, []
+                top_ids.append(record_id)
+            if record.get("IsDeleted"):
+                tombstones.append(record_id)
+            else:
+                out.append(record)
+            if len(out) + len(tombstones) >= size:
+                if held is not None:
+                    yield held
+                held = Batch(out, None if cf is None else position.cursor(resume), tombstones)
+                out, tombstones = [], []
         if cf is not None:
             position.merge(top, top_ids)
         final = None if cf is None else position.cursor()
@@ -241,8 +241,18 @@ class Reader:
             yield held
         self.bulk.delete(job)
 
-    def _resume_data(self, job: QueryJob, start: datetime | None, end: datetime | None) -> dict[str, Any]:
-        return {"bulk": {"job": job.id, "locator": job.locator,
+    def _bulk_records(self, job: QueryJob, start: datetime | None,
+                      end: datetime | None) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+        """Each record of the job's pages, parsed as the page streams, with its page's resume data."""
+        for body, locator in ahead(self.bulk.pages(job), self.config.prefetch):
+            resume = self._resume_data(job.id, locator, start, end)
+            with body:
+                for record in parse_csv(body, self.shape.types):
+                    yield record, resume
+
+    def _resume_data(self, job: str, locator: str | None, start: datetime | None,
+                     end: datetime | None) -> dict[str, Any]:
+        return {"bulk": {"job": job, "locator": locator,
                          "start": start.isoformat() if start else None, "end": end.isoformat() if end else None}}
 
     def _resume(self, data: dict[str, Any], position: Position) -> Generator[Batch, None, datetime | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import jwt
@@ -225,3 +226,40 @@ def test_ingest_csv_sets_nulls_explicitly_and_bulk_errors_split() -> None:
         "REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]", ("LastName",))
     assert bulk_error("DUPLICATE_VALUE:duplicate value found: Ext__c duplicates value on record with id: 003x")[0] \
         == "DUPLICATE_VALUE"
+
+
+# -- prefetch ---------------------------------------------------------------------------------------
+
+
+def test_prefetch_keeps_order_delivers_errors_after_earlier_pages_and_stops_with_the_caller() -> None:
+    from connectors.salesforce.prefetch import ahead
+
+    produced: list[int] = []
+
+    def pages(fail_at: int | None = None) -> Iterator[int]:
+        for n in range(100):
+            if n == fail_at:
+                raise RetryableError("page failed")
+            produced.append(n)
+            yield n
+
+    assert list(ahead(pages())) == list(range(100))
+    got: list[int] = []
+    with pytest.raises(RetryableError):
+        for n in ahead(pages(fail_at=5)):
+            got.append(n)
+    assert got == [0, 1, 2, 3, 4]
+    produced.clear()
+    reading = ahead(pages())
+    assert [next(reading), next(reading)] == [0, 1]
+    reading.close()
+    assert len(produced) <= 4  # at most the page in hand, one queued and one being fetched
+    assert list(ahead(iter([1, 2]), enabled=False)) == [1, 2]
+
+
+def test_data_calls_follow_the_instance_url_but_never_downgrade_a_real_org() -> None:
+    from connectors.salesforce.client import data_origin
+
+    assert data_origin("https://acme.my.salesforce.com") == "https://acme.my.salesforce.com"
+    assert data_origin("http://acme.my.salesforce.com") == "https://acme.my.salesforce.com"
+    assert data_origin("http://127.0.0.1:8765") == "http://127.0.0.1:8765"
