@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
 from mappings.errors import Reason
 from mappings.reasons import REQUIRED_MISSING
 from mappings.spec.compile import CompiledSpec, FieldPlan
 from mappings.transforms.base import FieldInfo, Step, TransformError
 from mappings.transforms.picklist import Raw
 
-ForwardFn = Callable[[Any, Any], tuple[dict[str, Any], "list[Reason] | None"]]
+ForwardFn = Callable[[Any, Any], tuple[Any, Any]]  # (model, BUILT) or (data for pydantic, reasons or None)
 InverseFn = Callable[[Any, Any, bool], tuple[dict[str, Any], "list[Reason] | None"]]
 
 
@@ -107,47 +110,148 @@ class _Source:
         return namespace[name], text
 
 
-def _groups(compiled: CompiledSpec) -> dict[str, list[str]]:
-    """Top-level canonical fields written component by component (addresses): name -> components."""
-    groups: dict[str, list[str]] = {}
-    for plan in compiled.fields:
-        if plan.forward is None:
-            continue
-        paths = [t.path for t in plan.canonicals] + ([plan.canonicals[0].raw_field or ""] if plan.raw else [])
-        for path in paths:
+BUILT: Any = object()
+"""In place of the reasons: the forward function built the canonical model itself."""
+
+
+class _Locals:
+    """One local variable per canonical target path (``c0``, ``c1``...), in first-mapped order."""
+
+    def __init__(self, compiled: CompiledSpec) -> None:
+        self.names: dict[str, str] = {}
+        self.infos: dict[str, FieldInfo] = {}
+        for plan in compiled.fields:
+            if plan.forward is None:
+                continue
+            infos = list(plan.canonicals)
+            if plan.raw and plan.canonicals[0].raw_field:
+                raw = plan.canonicals[0].raw_field
+                infos.append(FieldInfo(raw, str, omit_none=True))
+            for info in infos:
+                if "." in info.path.partition(".")[2]:
+                    raise ValueError(f"canonical path {info.path!r} is nested too deeply")
+                self.names[info.path] = f"c{len(self.names)}"
+                self.infos[info.path] = info
+
+    def top(self) -> dict[str, str]:
+        """Top-level plain fields: name -> local."""
+        return {path: var for path, var in self.names.items() if "." not in path}
+
+    def groups(self) -> dict[str, dict[str, str]]:
+        """Top-level fields written component by component (addresses): name -> {component: local}."""
+        found: dict[str, dict[str, str]] = {}
+        for path, var in self.names.items():
             top, _, rest = path.partition(".")
             if rest:
-                groups.setdefault(top, []).append(rest)
-    return groups
+                found.setdefault(top, {})[rest] = var
+        return found
 
 
-def _target(path: str, groups: dict[str, str]) -> str:
-    top, _, rest = path.partition(".")
-    if not rest:
-        return f"data[{top!r}]"
-    if "." in rest:
-        raise ValueError(f"canonical path {path!r} is nested too deeply")
-    return f"{groups[top]}[{rest!r}]"
+def forward_function(compiled: CompiledSpec, build: bool = True) -> tuple[ForwardFn, str]:
+    """``to_canonical(record, ctx)``: ``(model, BUILT)``, or ``(data, reasons or None)`` for pydantic."""
+    from mappings.engine import construct
 
-
-def forward_function(compiled: CompiledSpec) -> tuple[ForwardFn, str]:
-    """``to_canonical(record, ctx) -> (data, reasons or None)``; data feeds the canonical model."""
     src = _Source()
-    groups = {top: f"g{i}" for i, top in enumerate(_groups(compiled))}
+    slots = _Locals(compiled)
     src.add(0, "def to_canonical(record, ctx):")
-    src.add(1, "data = {}")
     src.add(1, "failed = None")
     src.add(1, "get = record.get")
-    for top, var in groups.items():
-        src.add(1, f"{var} = {{}}  # {top}")
     for plan in compiled.fields:
         if plan.forward is not None:
-            _forward_field(src, plan, groups, compiled.spec.options.empty_as_null)
-    for top, var in groups.items():
-        src.add(1, f"if {var}: data[{top!r}] = {var}")
+            _forward_field(src, plan, slots.names, compiled.spec.options.empty_as_null)
+    try:
+        if build:
+            _emit_build(src, compiled, slots, construct)
+    except construct.Unsupported:
+        pass  # this model is always validated by pydantic
+    src.add(1, "data = {}")
+    for path, var in slots.top().items():
+        _write(src, 1, f"data[{path!r}]", var, slots.infos[path])
+    for top, components in slots.groups().items():
+        src.add(1, "g = {}")
+        for component, var in components.items():
+            src.add(1, f"if {var} is not None: g[{component!r}] = {var}")
+        src.add(1, f"if g: data[{top!r}] = g")
     src.add(1, "return data, failed")
     fn, text = src.compile("to_canonical")
     return fn, text
+
+
+def _emit_build(src: _Source, compiled: CompiledSpec, slots: _Locals, construct: Any) -> None:
+    """The model built in place when every value checks out, exactly as pydantic would build it."""
+    model = compiled.model
+    construct.check_model(model)
+    lines = _Source()
+    lines.names = src.names
+    add, bind = lines.add, lines.bind
+    add(1, "while failed is None:  # leave with break: pydantic decides")
+    values, always, optional = [], [], []
+    top, groups = slots.top(), slots.groups()
+    for name, info in model.model_fields.items():
+        base, metadata, nullable = construct.split(info)
+        default = None if info.default is PydanticUndefined else construct.default_source(info.default, src.names)
+        if name in top:
+            var = "b" + top[name][1:]  # a copy: the locals stay as mapped for pydantic if we break
+            mapped = slots.infos[name]
+            add(2, f"{var} = {top[name]}")
+            if mapped.omit_none:
+                add(2, f"if {var} is None:")
+                add(3, "break" if info.default is PydanticUndefined else f"{var} = {default}")
+                add(2, "else:")
+                construct.emit_checks(add, bind, var, base, metadata, 3)
+                optional.append((name, top[name]))
+            else:
+                add(2, f"if {var} is None: break")
+                construct.emit_checks(add, bind, var, base, metadata, 2)
+                always.append(name)
+            values.append(f"{name!r}: {var}")
+        elif name in groups:
+            var = f"n_{name}"
+            _emit_group(lines, construct, var, base, groups[name])
+            optional.append((name, var))
+            values.append(f"{name!r}: {var}")
+        elif info.default is PydanticUndefined:
+            raise construct.Unsupported(f"{name} is required and not mapped")
+        else:
+            values.append(f"{name!r}: {default}")
+    add(2, f"fs = {set(always)!r}" if always else "fs = set()")
+    for name, var in optional:
+        add(2, f"if {var} is not None: fs.add({name!r})")
+    construct.emit_instance(add, bind, 2, "o", model, "{" + ", ".join(values) + "}", "fs")
+    add(2, "return o, _BUILT")
+    src.names["_BUILT"] = BUILT
+    src.lines.extend(lines.lines)
+
+
+def _emit_group(lines: _Source, construct: Any, var: str, model: Any, components: dict[str, str]) -> None:
+    """A nested model (an address) from its component locals; None when every component is."""
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise construct.Unsupported("components of a non-model field")
+    construct.check_model(model)
+    add, bind = lines.add, lines.bind
+    test = " or ".join(f"{v} is not None" for v in components.values())
+    add(2, f"{var} = None")
+    add(2, f"if {test}:")
+    values, parts = [], []
+    for name, info in model.model_fields.items():
+        base, metadata, nullable = construct.split(info)
+        if name in components:
+            local = "b" + components[name][1:]
+            if not nullable:
+                raise construct.Unsupported(f"{name}: a component that cannot be null")
+            add(3, f"{local} = {components[name]}")
+            add(3, f"if {local} is not None:")
+            construct.emit_checks(add, bind, local, base, metadata, 4)
+            values.append(f"{name!r}: {local}")
+            parts.append((name, local))
+        elif info.default is PydanticUndefined:
+            raise construct.Unsupported(f"{name} is required and not mapped")
+        else:
+            values.append(f"{name!r}: {construct.default_source(info.default, lines.names)}")
+    add(3, "gs = set()")
+    for name, local in parts:
+        add(3, f"if {local} is not None: gs.add({name!r})")
+    construct.emit_instance(add, bind, 3, var, model, "{" + ", ".join(values) + "}", "gs")
 
 
 def _read_native(src: _Source, plan: FieldPlan, empty_as_null: bool) -> None:
@@ -168,13 +272,13 @@ def _read_native(src: _Source, plan: FieldPlan, empty_as_null: bool) -> None:
         src.add(1, "if " + " and ".join(f"v[{i}] is None" for i in range(len(plan.natives))) + ": v = None")
 
 
-def _forward_field(src: _Source, plan: FieldPlan, groups: dict[str, str], empty_as_null: bool) -> None:
+def _forward_field(src: _Source, plan: FieldPlan, slots: dict[str, str], empty_as_null: bool) -> None:
     assert plan.forward is not None
     label = plan.canonicals[0].path
     src.add(1, f"# fields[{plan.index}]: {', '.join(t.path for t in plan.canonicals)} <- "
                f"{', '.join(plan.natives) or '(no native field)'}")
     _read_native(src, plan, empty_as_null)
-    targets = [_target(t.path, groups) for t in plan.canonicals]
+    targets = [slots[t.path] for t in plan.canonicals]
     if plan.forward and not any(step.raises for step in plan.forward):
         src.steps(1, plan.forward)
         if plan.required and len(targets) == 1:
@@ -191,18 +295,19 @@ def _forward_field(src: _Source, plan: FieldPlan, groups: dict[str, str], empty_
     elif plan.required and len(targets) == 1:
         src.add(1, f"if v is None: failed = _missing(failed, {label!r})")
     if plan.raw:
-        raw_target = _target(plan.canonicals[0].raw_field or "", groups)
+        raw_target = slots[plan.canonicals[0].raw_field or ""]
+        src.add(1, f"{raw_target} = None")
         src.add(1, "if type(v) is Raw:")
         src.add(2, f"{raw_target} = str(v)")
         src.add(2, "v = v.canonical")
     if len(targets) == 1:
-        _write(src, 1, targets[0], "v", plan.canonicals[0])
+        src.add(1, f"{targets[0]} = v")
         return
     src.add(1, f"if v is None: v = {(None,) * len(targets)!r}")
-    for i, (target, info) in enumerate(zip(targets, plan.canonicals, strict=True)):
-        _write(src, 1, target, f"v[{i}]", info)
-        if plan.required:
-            src.add(1, f"if v[{i}] is None: failed = _missing(failed, {info.path!r})")
+    src.add(1, ", ".join(targets) + " = v")
+    if plan.required:
+        for target, info in zip(targets, plan.canonicals, strict=True):
+            src.add(1, f"if {target} is None: failed = _missing(failed, {info.path!r})")
 
 
 def _write(src: _Source, indent: int, target: str, value: str, info: FieldInfo) -> None:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from mappings import reasons
 from mappings.canonical import CanonicalModel, CanonicalRegistry
 from mappings.context import MappingContext
-from mappings.engine.codegen import forward_function, inverse_function
+from mappings.engine.codegen import BUILT, forward_function, inverse_function
 from mappings.errors import Reason, RecordRejection
 from mappings.spec.compile import CompiledSpec, load_spec
 from mappings.spec.model import MappingSpec
@@ -50,11 +50,12 @@ def reason_from_pydantic(error: Mapping[str, Any]) -> Reason:
 class Mapper:
     """Maps one native object of one system to one canonical entity and back; compiled once per spec."""
 
-    def __init__(self, compiled: CompiledSpec) -> None:
+    def __init__(self, compiled: CompiledSpec, *, build: bool = True) -> None:
+        """``build=False`` leaves every model to pydantic's validator (the reference the builder matches)."""
         self.spec: MappingSpec = compiled.spec
         self.file = compiled.file
         self.model: type[BaseModel] = compiled.model
-        self._forward, forward_source = forward_function(compiled)
+        self._forward, forward_source = forward_function(compiled, build=build)
         self._inverse, inverse_source = inverse_function(compiled)
         self.source = forward_source + "\n" + inverse_source
         self._validate = self.model.__pydantic_validator__.validate_python
@@ -115,6 +116,8 @@ class Mapper:
     def to_canonical(self, record: Mapping[str, Any], ctx: MappingContext) -> CanonicalModel:
         """The canonical model of one native record; RecordRejection with every failing field."""
         data, failed = self._forward(record, ctx)
+        if failed is BUILT:
+            return data
         try:
             model = self._validate(data)
         except ValidationError as exc:
@@ -150,6 +153,9 @@ class Mapper:
         try:
             for index, record in enumerate(records):
                 data, failed = forward(record, ctx)
+                if failed is BUILT:  # the generated code built the model
+                    good.append((index, data))
+                    continue
                 if failed is None:  # to_canonical's common case, without its frame
                     try:
                         good.append((index, validate(data)))
