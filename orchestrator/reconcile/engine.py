@@ -145,6 +145,8 @@ class _EntityRun:
         self.filled: dict[str, set[str]] = {engine.left.system: set(), engine.right.system: set()}
         self.counts: dict[str, int] = {engine.left.system: 0, engine.right.system: 0}
         self.domains: dict[str, dict[str, frozenset[str]]] = {}
+        # Which fields a side fills is read from the mapping specs; only mappers that do not say are watched.
+        self.track_filled = any(self._mapped(side) is None for side in (engine.left, engine.right))
 
     # ------------------------------------------------------------------ reading
     def run(self) -> None:
@@ -197,8 +199,9 @@ class _EntityRun:
     def _add(self, side: Side, record: CRecord) -> None:
         self.counts[record.system] += 1
         if not record.deleted:
-            filled = self.filled[record.system]
-            filled.update(k for k, v in record.values.items() if v is not None and k not in filled)
+            if self.track_filled:
+                filled = self.filled[record.system]
+                filled.update(k for k, v in record.values.items() if v is not None and k not in filled)
             found = [*picklist.check(record, self.ctx, self.domains.get(record.system)),
                      *formula.check(record, self.ctx), *queue_owner.check(record, self.ctx),
                      *inactive_owner.check(record, self.ctx), *value_checks.check(record, self.ctx)]

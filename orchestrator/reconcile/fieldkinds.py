@@ -100,6 +100,24 @@ def flatten(values: typing.Mapping[str, Any], prefix: str = "") -> dict[str, Any
     return out
 
 
+_SKIP = frozenset({"id", "created_at", "updated_at", "is_deleted"})
+
+
+def flat_values(model: BaseModel) -> dict[str, Any]:
+    """A canonical model's values as one flat dict, read straight from its fields (no serialisation):
+    the hot path of reconciliation, millions of times per run. Bookkeeping fields are left out."""
+    out: dict[str, Any] = {}
+    for name, value in model.__dict__.items():
+        if name in _SKIP:
+            continue
+        if isinstance(value, BaseModel):
+            for sub, inner in value.__dict__.items():
+                out[f"{name}.{sub}"] = inner
+        else:
+            out[name] = value
+    return out
+
+
 def unflatten(values: typing.Mapping[str, Any]) -> dict[str, Any]:
     """Inverse of :func:`flatten` (components of an all-empty nested value collapse to None)."""
     out: dict[str, Any] = {}

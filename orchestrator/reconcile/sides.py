@@ -26,7 +26,7 @@ from orchestrator.reconcile.detectors.formula import FORMULA_PREFIX
 from orchestrator.reconcile.detectors.orphans import REF_PREFIX
 from orchestrator.reconcile.detectors.picklist import PICKLIST_PREFIX
 from orchestrator.reconcile.detectors.queue_owner import OWNER
-from orchestrator.reconcile.fieldkinds import flatten
+from orchestrator.reconcile.fieldkinds import flat_values
 from orchestrator.reconcile.keys import EXTERNAL_IDS, LINK
 from orchestrator.reconcile.records import CRecord, Rejection
 from orchestrator.reconcile.salvage import native_sources, salvage
@@ -73,15 +73,19 @@ class SideSpec:
     _specs: dict[str, StreamSpec] | None = None
 
     def mappers(self, entity: str) -> list[Any]:
-        """Every mapper of ``entity`` in this system (Activity may come from Task and Event)."""
+        """Every mapper of ``entity`` whose object this system's connector offers (Activity may come from Task
+        and Event; a shipped spec for a table the connector is not configured to read does not count)."""
         finder = getattr(self.mappings, "mappers_for_entity", None)
         if finder is not None:
-            return list(finder(entity))
-        try:
-            found = self.mappings.for_entity(entity)
-        except KeyError:
-            return []
-        return [found] if found is not None else []
+            found = list(finder(entity))
+        else:
+            try:
+                one = self.mappings.for_entity(entity)
+            except KeyError:
+                return []
+            found = [one] if one is not None else []
+        offered = self.stream_specs()
+        return [m for m in found if not offered or str(m.spec.object) in offered]
 
     def stream_specs(self) -> dict[str, StreamSpec]:
         """The connector's discovered streams, once per run."""
@@ -154,7 +158,7 @@ class SideReader:
 
     def _record(self, shape: _Shape, key: str, cid: str | None, canonical: CanonicalModel,
                 native: NativeRecord) -> CRecord:
-        values = flatten(canonical.model_dump(exclude={"id", "created_at", "updated_at", "is_deleted"}))
+        values = flat_values(canonical)
         updated = canonical.updated_at.astimezone(UTC) if canonical.updated_at else None
         extras = shape.extras(native)
         if self.keep_native:

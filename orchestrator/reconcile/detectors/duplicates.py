@@ -10,11 +10,12 @@ Pairs are joined into groups (union-find) so three copies make one finding.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz
@@ -32,6 +33,7 @@ FREE_MAIL = frozenset({
     "yahoo.es", "aol.com", "proton.me", "protonmail.com", "mail.com", "msn.com", "example.com",
 })
 _PHONE_CFG = NormaliseConfig()
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
 class DuplicateConfig(BaseModel):
@@ -60,6 +62,13 @@ class Profile(NamedTuple):
     person: bool
 
 
+def _phone(value: Any) -> str | None:
+    """Canonical phones are E.164 already; only a value that is not gets parsed (parsing is the slow part)."""
+    if isinstance(value, str) and _E164.match(value):
+        return value
+    return phone(value, _PHONE_CFG)
+
+
 def profile(record: CRecord) -> Profile:
     get = record.values.get
     person = record.entity in ("Contact", "Lead", "User")
@@ -74,7 +83,7 @@ def profile(record: CRecord) -> Profile:
     land = get("billing_address.country") or get("mailing_address.country") or get("country")
     return Profile(
         key=record.key, canonical_id=record.canonical_id, name=name, email=email,
-        phone=phone(get("phone") or get("mobile_phone"), _PHONE_CFG),
+        phone=_phone(get("phone") or get("mobile_phone")),
         domain=None if domain in FREE_MAIL else domain, vat=ext_key(get("vat_number")),
         city=name_key(city), country=country(land, _PHONE_CFG), parent=id_key(get("account_id")), person=person,
     )
