@@ -10,6 +10,7 @@ Bodies are parsed with orjson: requests' ``.json()`` costs more than the network
 from __future__ import annotations
 
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -94,6 +95,7 @@ class SalesforceClient:
         self.session.hooks["response"].append(self._observe)
         self.budget = Budget(config.budget_share)
         self._sf: Salesforce | None = None
+        self._login_lock = threading.Lock()
         self.instance = ""  # scheme://host[:port] of the data calls, from the token response
         self._headers: dict[str, str] = {}
         self.logins = 0
@@ -166,12 +168,14 @@ class SalesforceClient:
     def _with_session(self, send: Callable[[str, str, dict[str, Any]], T], method: str, url: str,
                       kwargs: dict[str, Any]) -> T:
         """Send; on INVALID_SESSION_ID log in again and resend once (a second expiry is an AuthenticationError)."""
+        generation, old = self.logins, self.instance
         try:
             return send(method, url, kwargs)
         except errors.SessionExpiredError:
-            log.info("salesforce.session.refresh", logins=self.logins)
-            old = self.instance
-            self._login()
+            with self._login_lock:  # the prefetch thread and the caller may both find the session gone
+                if self.logins == generation:
+                    log.info("salesforce.session.refresh", logins=self.logins)
+                    self._login()
             return send(method, self._rebase(url, old), kwargs)
 
     def _rebase(self, url: str, old: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -25,6 +26,7 @@ from connectors.salesforce.objects import is_valid_id
 log = structlog.get_logger(__name__)
 
 COLLECTION_SIZE = 200  # Salesforce's limit per sObject collections call
+BULK_JOB_RECORDS = 100_000  # well under the 150 MB a Bulk 2.0 upload may hold
 RETRY_ITEM_CODES = frozenset({"UNABLE_TO_LOCK_ROW"})  # per-record faults that clear by themselves
 ITEM_PASSES = 3
 ALREADY_DELETED = frozenset({"ENTITY_IS_DELETED"})  # deleting twice is the same outcome: success
@@ -89,20 +91,24 @@ class Writer:
     # -- Bulk 2.0 ingest -------------------------------------------------------------------------
 
     def _bulk_upsert(self, obj: str, key: str, records: Sequence[NativeRecord]) -> list[RecordResult]:
-        """One ingest job; result rows are matched back to input rows by their external id, in order."""
+        """Ingest jobs of at most BULK_JOB_RECORDS rows; result rows matched back to the rows sent."""
+        results: list[RecordResult] = []
+        for start in range(0, len(records), BULK_JOB_RECORDS):
+            chunk = records[start:start + BULK_JOB_RECORDS]
+            results.extend(replace(r, index=r.index + start) for r in self._bulk_job(obj, key, chunk))
+        return results
+
+    def _bulk_job(self, obj: str, key: str, records: Sequence[NativeRecord]) -> list[RecordResult]:
         columns = list(dict.fromkeys(f for r in records for f in r if f != "attributes"))
         if key not in columns:
             columns.insert(0, key)
-        positions: dict[str, deque[int]] = defaultdict(deque)
-        for index, record in enumerate(records):
-            positions[csv_value(record.get(key)) if record.get(key) is not None else ""].append(index)
+        rows = RowMatcher(records, columns, key)
         results: list[RecordResult | None] = [None] * len(records)
         for outcome in self.ingest.upsert(obj, key, to_csv(records, columns)):
-            queue = positions.get(outcome.cells.get(key, ""))
-            if not queue:
+            index = rows.take(outcome.cells)
+            if index is None:
                 log.warning("salesforce.bulk.ingest.unmatched_result", stream=obj)
                 continue
-            index = queue.popleft()
             results[index] = _outcome_result(index, records[index], key, outcome)
         log.info("salesforce.write.bulk", stream=obj, records=len(records),
                  failed=sum(1 for r in results if r is None or r.error))
@@ -144,6 +150,34 @@ class Writer:
             for records in query.pages(self.client, statement, include_deleted=False, page_size=2000):
                 found.update((str(r[key_field]), str(r["Id"])) for r in records)
         return [i if i is not None else found.get(k) for k, i in zip(keys, ids, strict=True)]
+
+
+class RowMatcher:
+    """Finds the input row of a Bulk result row: Salesforce returns each row's cells as sent, in no set order.
+
+    Rows are matched on all their cells; where the org returned a cell changed, on the external id.
+    Identical rows are taken in input order, so each result maps to exactly one row.
+    """
+
+    def __init__(self, records: Sequence[NativeRecord], columns: Sequence[str], key: str) -> None:
+        self.columns, self.key = list(columns), key
+        self.by_row: dict[tuple[str, ...], deque[int]] = defaultdict(deque)
+        self.by_key: dict[str, deque[int]] = defaultdict(deque)
+        for index, record in enumerate(records):
+            cells = tuple(csv_value(record[c]) if c in record else "" for c in columns)
+            self.by_row[cells].append(index)
+            self.by_key[cells[self.columns.index(key)]].append(index)
+        self.taken: set[int] = set()
+
+    def take(self, cells: dict[str, str]) -> int | None:
+        for queue in (self.by_row.get(tuple(cells.get(c, "") for c in self.columns)),
+                      self.by_key.get(cells.get(self.key, ""))):
+            while queue:
+                index = queue.popleft()
+                if index not in self.taken:
+                    self.taken.add(index)
+                    return index
+        return None
 
 
 def _is_id(key: str, prefix: str | None) -> bool:
