@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,6 +147,7 @@ class _EntityRun:
         self.domains: dict[str, dict[str, frozenset[str]]] = {}
         # Which fields a side fills is read from the mapping specs; only mappers that do not say are watched.
         self.track_filled = any(self._mapped(side) is None for side in (engine.left, engine.right))
+        self.refs = tuple(_references(entity))
 
     # ------------------------------------------------------------------ reading
     def run(self) -> None:
@@ -282,7 +283,7 @@ class _EntityRun:
             if finding.code is FindingCode.MERGED:
                 self.state.identities.alias(self.entity, identity, finding.records[1].system,
                                             finding.records[1].key)
-        skip = _unresolved(pair.left) | _unresolved(pair.right)
+        skip = _unresolved(pair.left, self.refs) | _unresolved(pair.right, self.refs)
         compared = self.ctx.compared
         if skip:
             self.ctx.compared = tuple(f for f in compared if f not in skip)
@@ -333,9 +334,9 @@ def _slim(record: CRecord) -> CRecord:
                    record.deleted)
 
 
-def _unresolved(record: CRecord) -> set[str]:
+def _unresolved(record: CRecord, refs: Iterable[str]) -> set[str]:
     """Fields not to compare: references no record answers to (orphans) and values the mapper refused."""
-    skip = {k for k, v in record.values.items() if isinstance(v, str) and v.startswith(UNRESOLVED)}
+    skip = {k for k in refs if isinstance(v := record.values.get(k), str) and v.startswith(UNRESOLVED)}
     return skip | set(record.native.get(SALVAGED, ()))
 
 

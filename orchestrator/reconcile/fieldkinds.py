@@ -103,18 +103,25 @@ def flatten(values: typing.Mapping[str, Any], prefix: str = "") -> dict[str, Any
 _SKIP = frozenset({"id", "created_at", "updated_at", "is_deleted"})
 
 
+@lru_cache(maxsize=64)
+def _nested(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of ``model`` that hold a nested model (addresses, money)."""
+    return tuple(name for name, info in model.model_fields.items()
+                 if isinstance(_kind_of(name, info.annotation, info.metadata), type))
+
+
 def flat_values(model: BaseModel) -> dict[str, Any]:
     """A canonical model's values as one flat dict, read straight from its fields (no serialisation):
     the hot path of reconciliation, millions of times per run. Bookkeeping fields are left out."""
-    out: dict[str, Any] = {}
-    for name, value in model.__dict__.items():
-        if name in _SKIP:
-            continue
-        if isinstance(value, BaseModel):
+    out = dict(model.__dict__)
+    for name in _SKIP:
+        out.pop(name, None)
+    for name in _nested(type(model)):
+        value = out.get(name)
+        if value is not None:
+            del out[name]
             for sub, inner in value.__dict__.items():
                 out[f"{name}.{sub}"] = inner
-        else:
-            out[name] = value
     return out
 
 

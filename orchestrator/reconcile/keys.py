@@ -11,7 +11,6 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from orchestrator.reconcile.normalise import id_key
 from orchestrator.reconcile.records import CRecord
@@ -49,15 +48,23 @@ def name_key(value: Any) -> str | None:
     return " ".join(words) or None
 
 
+_HOST = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?(?://)?(?:[^@/?#]*@)?([^/:?#\s]*)")
+
+
+def host_of(text: str) -> str:
+    """The host part of a URL or bare domain, lower-cased (a regex: urllib's urlsplit is the slow part here)."""
+    match = _HOST.match(text.strip().casefold())
+    return match.group(1) if match else ""
+
+
 def domain_key(value: Any) -> str | None:
     """The registrable host of a website, domain or email address, without www."""
-    if value is None or not str(value).strip():
+    if value is None:
         return None
-    text = str(value).strip().casefold()
+    text = str(value)
     if "@" in text:
         text = text.rsplit("@", 1)[1]
-    host = urlsplit(text if "//" in text else "//" + text).hostname or ""
-    host = host.removeprefix("www.").rstrip(".")
+    host = host_of(text).removeprefix("www.").rstrip(".")
     return host or None
 
 

@@ -21,6 +21,7 @@ from orchestrator.reconcile.detectors import (
     picklist,
     queue_owner,
     schema_drift,
+    value_checks,
 )
 from orchestrator.reconcile.fieldkinds import field_kinds
 from orchestrator.reconcile.normalise import Normalisers
@@ -186,3 +187,15 @@ def test_fingerprint_ignores_values_but_not_fields() -> None:
     b = list(divergence.check(Pair(rec("erp", "C1", industry="A"), rec("sf", "S1", industry="C"), "xref"), ctx()))[0]
     c = list(divergence.check(Pair(rec("erp", "C1", website="a"), rec("sf", "S1", website="b"), "xref"), ctx()))[0]
     assert a.fingerprint == b.fingerprint != c.fingerprint
+
+
+def test_value_checks_websites_and_vat_numbers() -> None:
+    from orchestrator.reconcile.detectors.value_checks import vat_ok, website_ok
+
+    assert all(website_ok(u) for u in ("https://www.acme.es", "www.acme-group.com", "acme.de/contact",
+                                        "http://shop.acme.co.uk:8080/x?y=1"))
+    assert not any(website_ok(u) for u in ("htp:/acme.es", "acme", "http://", "www acme es", "ftp://acme.es"))
+    assert all(vat_ok(v) for v in ("ESB76388131", "DE 123456789", "FR12345678901", "NL123456789B01", "GB123456789"))
+    assert not any(vat_ok(v) for v in ("pending", "PENDING", "ES123", "XX123456789", "DE12345"))
+    record = rec("sf", "S1", website="htp:/acme.es", vat_number="pending")
+    assert sorted(f.subject for f in value_checks.check(record, ctx())) == ["invalid_url", "invalid_vat_number"]

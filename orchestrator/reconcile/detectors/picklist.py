@@ -26,8 +26,9 @@ def check(record: CRecord, ctx: EntityContext, domains: Mapping[str, frozenset[s
     if record.deleted:
         return
     reported = set()
-    for path, value in record.values.items():
-        if not path.endswith("_raw") or value in (None, ""):
+    for path in _raw_paths(record.values):
+        value = record.values.get(path)
+        if value in (None, ""):
             continue
         base = path.removesuffix("_raw")
         if jsonable(record.values.get(base)) == OTHER:
@@ -42,6 +43,18 @@ def check(record: CRecord, ctx: EntityContext, domains: Mapping[str, frozenset[s
         allowed = domains.get(field)
         if allowed is not None and str(value) not in allowed:
             yield _finding(record, ctx, field, str(value), f"not a value of {record.system}'s picklist")
+
+
+_RAW: dict[frozenset[str], tuple[str, ...]] = {}
+
+
+def _raw_paths(values: Mapping[str, object]) -> tuple[str, ...]:
+    """The ``*_raw`` paths among a record's fields (remembered per field set: records of an entity share it)."""
+    keys = frozenset(values)
+    found = _RAW.get(keys)
+    if found is None:
+        found = _RAW[keys] = tuple(k for k in keys if k.endswith("_raw"))
+    return found
 
 
 def _finding(record: CRecord, ctx: EntityContext, field: str, value: str, why: str) -> Finding:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from urllib.parse import urlsplit
 
 from orchestrator.reconcile.codes import FindingCode
 from orchestrator.reconcile.context import EntityContext
@@ -32,14 +31,13 @@ VAT_PATTERNS: dict[str, str] = {
 _VAT = {code: re.compile(f"^(?:{pattern})$") for code, pattern in VAT_PATTERNS.items()}
 
 
+_URL = re.compile(r"^(?:https?://)?(?:[^@/?#\s]*@)?([^/:?#\s]+)(?::\d{1,5})?(?:[/?#]\S*)?$")
+
+
 def website_ok(value: str) -> bool:
-    text = value.strip().lower()
-    if "://" not in text:
-        if ":" in text.split("/", 1)[0]:
-            return False  # "htp:/host": a broken scheme, not a host
-        text = "http://" + text
-    parts = urlsplit(text)
-    return parts.scheme in ("http", "https") and bool(_HOST.match(parts.hostname or ""))
+    """An http(s) address with a real host; no scheme is fine ("www.acme.es"), a broken one ("htp:/") is not."""
+    match = _URL.match(value.strip().lower())
+    return match is not None and bool(_HOST.match(match.group(1)))
 
 
 def vat_ok(value: str) -> bool:
