@@ -17,6 +17,7 @@ from connectors.retry import NO_RETRY
 from orchestrator.commands.state_cmd import DEFAULT_CONFIG_PATH, ConfigOption, JsonOption, print_json, print_table
 from orchestrator.config import ProjectConfig, load_config
 from orchestrator.errors import ConfigError
+from orchestrator.runner.pipeline import safe_key
 from orchestrator.runner.services import Services
 from orchestrator.state.types import XrefRow
 
@@ -28,9 +29,9 @@ def read_one(project: ProjectConfig, services: Services, row: XrefRow) -> dict[s
     try:
         if not connector.capabilities.ranges:
             return "this connector cannot read a single record"
-        one = KeyRange(start=row.native_id, end=row.native_id + "\x00")  # exactly this key
-        records = [r for b in connector.read(row.object, range=one) for r in b.records]
         side = services.side(row.system, row.entity, connector)
+        records = [r for b in connector.read(row.object, range=single_key_range(row.native_id)) for r in b.records
+                   if safe_key(side.mapper, r, "") == row.native_id]
     finally:
         connector.close()
     if not records:
@@ -41,6 +42,35 @@ def read_one(project: ProjectConfig, services: Services, row: XrefRow) -> dict[s
     if bad:
         return "rejected by the mapping: " + "; ".join(str(r) for r in bad[0][1].reasons)
     return good[0][1].model_dump(mode="json", exclude_none=False)
+
+
+def single_key_range(native_id: str) -> KeyRange:
+    """A narrow key range that holds ``native_id`` (the caller keeps only the exact key).
+
+    Whole numbers end at the next number; an 18-character Salesforce Id ends at the next 15-character
+    base, because its last three characters are a checksum and Salesforce refuses an Id whose checksum
+    is wrong; any other text ends just after itself.
+    """
+    if native_id.isdigit():
+        return KeyRange(start=native_id, end=str(int(native_id) + 1))
+    if len(native_id) == 18 and native_id.isascii() and native_id.isalnum():
+        return KeyRange(start=native_id, end=_next_alnum(native_id[:15]))
+    return KeyRange(start=native_id, end=native_id + "\x00")
+
+
+_ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # in code-point order
+
+
+def _next_alnum(text: str) -> str:
+    """The next string of the same length in alphanumeric order (``...9`` -> ``...A``, ``...z`` carries)."""
+    chars = list(text)
+    for at in range(len(chars) - 1, -1, -1):
+        position = _ALNUM.index(chars[at])
+        if position + 1 < len(_ALNUM):
+            chars[at] = _ALNUM[position + 1]
+            return "".join(chars)
+        chars[at] = _ALNUM[0]
+    return text + _ALNUM[0]  # every character was the last one: only longer strings come after
 
 
 def customer(
