@@ -32,15 +32,19 @@ def _load_file(path: Path | None) -> dict[str, Any]:
     return data
 
 
-def build_config(base: dict[str, Any], listeners: dict[str, Any], seed: SeedConfig | None,
+def build_config(base: dict[str, Any], listeners: dict[str, Any], seed: dict[str, Any] | None,
                  faults: dict[str, Any], extra: dict[str, Any]) -> SandboxConfig:
-    """Config file values, overridden by the flags that were given."""
+    """Config file values, overridden by the flags that were given. ``seed`` None means --no-seed; otherwise
+    its keys (seed, defects, and generator counts under ``options``) override the file's seed section."""
     data = {**base, **{k: v for k, v in listeners.items() if v is not None},
             **{k: v for k, v in extra.items() if v is not None}}
-    if seed is not None:
-        data["seed"] = seed.model_dump()
-    elif "seed" not in base:
+    if seed is None:
         data["seed"] = None
+    else:
+        file_seed = dict(base.get("seed") or {})
+        options = {**file_seed.get("options", {}), **seed.get("options", {})}
+        data["seed"] = SeedConfig.model_validate({**file_seed, **{k: v for k, v in seed.items() if k != "options"},
+                                                  "options": options}).model_dump()
     given_faults = {k: v for k, v in faults.items() if v is not None}
     if given_faults:
         data["faults"] = FaultConfig.model_validate({**base.get("faults", {}), **given_faults}).model_dump()
@@ -57,9 +61,10 @@ def serve(
     work_dir: Annotated[Path | None, typer.Option(help="Bulk result files and the CA certificate.")] = None,
     ca_path: Annotated[Path | None, typer.Option(help="Where to write the CA certificate (PEM).")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML or JSON file of SandboxConfig fields.")] = None,
-    seed: Annotated[int, typer.Option(help="Generator seed (same seed, same data).")] = 42,
+    seed: Annotated[int | None, typer.Option(help="Generator seed (same seed, same data; default 42).")] = None,
     no_seed: Annotated[bool, typer.Option("--no-seed", help="Start with an empty org.")] = False,
-    defects: Annotated[bool, typer.Option(help="Inject the generator's data defects.")] = False,
+    defects: Annotated[bool | None, typer.Option("--defects/--no-defects",
+                                                 help="Inject the generator's data defects.")] = None,
     accounts: Annotated[int | None, typer.Option(help="Accounts to generate.")] = None,
     contacts_per_account: Annotated[int | None, typer.Option(help="Contacts per account.")] = None,
     opportunities_per_account: Annotated[int | None, typer.Option(help="Opportunities per account.")] = None,
@@ -87,7 +92,8 @@ def serve(
         "opportunities_per_account": opportunities_per_account, "tasks_per_account": tasks_per_account,
         "events_per_account": events_per_account, "leads": leads, "users": users,
         "shared_modstamp_block": shared_modstamp_block}.items() if v is not None}
-    seed_config = None if no_seed else SeedConfig(seed=seed, defects=defects, options=counts)
+    given = {k: v for k, v in {"seed": seed, "defects": defects}.items() if v is not None}
+    seed_config = None if no_seed else {**given, "options": counts}
     faults = {"seed": fault_seed, "server_unavailable_rate": fault_503, "concurrent_limit_rate": fault_concurrent_limit,
               "query_timeout_rate": fault_query_timeout, "drop_rate": fault_drop, "slow_rate": fault_slow,
               "slow_seconds": fault_slow_seconds, "invalid_session_every": fault_invalid_session_every}

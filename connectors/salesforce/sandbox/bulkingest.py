@@ -11,7 +11,6 @@ fails it.
 from __future__ import annotations
 
 import csv
-import io
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -164,28 +163,36 @@ class BulkIngestJobs:
             path.unlink(missing_ok=True)
 
     def results(self, job_id: str, kind: str) -> Iterator[bytes] | bytes:
+        """A result file, streamed in chunks (result files can be as large as the upload)."""
         job = self._job(job_id)
         if kind == "unprocessedrecords":
-            return job.upload.read_bytes() if job.state == "Aborted" else self._header_only(job)
+            return _chunks(job.upload) if job.state == "Aborted" else self._header_only(job)
         if job.state not in ("JobComplete", "Failed"):
             raise SalesforceApiError(400, "INVALIDJOBSTATE", "Job is not complete")
         path = job.path("success" if kind == "successfulresults" else "failed")
-        return path.read_bytes() if path.exists() else b""
+        return _chunks(path) if path.exists() else b""
 
     def _header_only(self, job: IngestJob) -> bytes:
-        text = job.upload.read_bytes().decode("utf-8-sig", "replace")
-        return (text.splitlines()[0] + job.line_ending).encode() if text else b""
+        with open(job.upload, "rb") as upload:
+            first = upload.readline()
+        return first.rstrip(b"\r\n") + job.line_ending.encode() if first else b""
 
     # ----------------------------------------------------------------------------- processing
     def _process(self, job: IngestJob, user_id: str) -> None:
         started = self.clock()
-        text = job.upload.read_bytes().decode("utf-8-sig")
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=job.delimiter)
-        header = next(reader, None)
-        problem = self._check_header(job, header)
-        if problem or header is None:
-            job.state, job.error = "Failed", problem or "InvalidBatch : Empty CSV"
-            return
+        with open(job.upload, newline="", encoding="utf-8-sig") as upload:
+            reader = csv.reader(upload, delimiter=job.delimiter)
+            header = next(reader, None)
+            problem = self._check_header(job, header)
+            if problem or header is None:
+                job.state, job.error = "Failed", problem or "InvalidBatch : Empty CSV"
+                return
+            self._apply_rows(job, header, reader, user_id)
+        job.processing_ms = int((self.clock() - started) * 1000)
+        job.state = "JobComplete"
+
+    def _apply_rows(self, job: IngestJob, header: list[str], reader: Iterator[list[str]], user_id: str) -> None:
+        """Apply the rows in chunks of 200, writing each row's result as it goes (memory stays flat)."""
         with open(job.path("success"), "w", newline="", encoding="utf-8") as ok_file, \
                 open(job.path("failed"), "w", newline="", encoding="utf-8") as bad_file:
             ok = csv.writer(ok_file, lineterminator=job.line_ending, quoting=csv.QUOTE_ALL)
@@ -202,8 +209,6 @@ class BulkIngestJobs:
                     chunk = []
             if chunk:
                 self._apply_chunk(job, header, chunk, user_id, ok, bad)
-        job.processing_ms = int((self.clock() - started) * 1000)
-        job.state = "JobComplete"
 
     def _check_header(self, job: IngestJob, header: list[str] | None) -> str | None:
         if not header:
@@ -266,6 +271,12 @@ class BulkIngestJobs:
             jobs, self._jobs = list(self._jobs.values()), {}
         for job in jobs:
             self._remove_files(job)
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as data:
+        while chunk := data.read(1 << 20):
+            yield chunk
 
 
 def _missing_id() -> FieldError:

@@ -24,7 +24,7 @@ from .schema import DIALECT
 _PRAGMAS = (
     "PRAGMA synchronous=OFF",  # a sandbox, not a system of record: speed over crash safety
     "PRAGMA temp_store=MEMORY",
-    "PRAGMA cache_size=-65536",  # 64 MiB page cache per connection
+    "PRAGMA cache_size=-16384",  # 16 MiB page cache per connection (scans rely on the OS page cache)
     "PRAGMA foreign_keys=OFF",
 )
 
@@ -66,6 +66,7 @@ class Database:
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._local = threading.local()
+        self.version = 0  # committed write transactions so far (prefetched query pages check it)
         _fast_binding()
         self._shared = self._connect() if self.memory else None
 
@@ -113,6 +114,7 @@ class Database:
                 raise
             else:
                 conn.execute("COMMIT")
+                self.version += 1
             finally:
                 self._local.writer = None
 

@@ -7,12 +7,18 @@ page at a time, and writes after the query neither shift pages nor make a record
 not at all (a record updated meanwhile is returned once, with its current values).
 Locators are ``<cursor id>-<offset>`` as Salesforce's are; a cursor lives ``cursor_ttl`` seconds
 after its last use.
+
+While a client parses one page, the next is rendered in the background (clients read pages one after
+the other, so server and client work then overlap on two cores). A prefetched page is used only if no
+write was committed since it was started (``Database.version``), so a page never shows older values
+than one rendered on request would.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +35,16 @@ from .soql.compiler import QueryPlan, compile_query
 from .timefmt import Clock
 
 CURSOR_PREFIX = "01g"
+
+
+MAX_PREFETCHED = 16
+
+
+@dataclass
+class _Ahead:
+    offset: int
+    version: int
+    future: Future[bytes]
 
 
 @dataclass
@@ -57,6 +73,8 @@ class QueryEngine:
         self._plans: OrderedDict[tuple[str, bool, str], QueryPlan] = OrderedDict()
         self._lock = threading.Lock()
         self._counter = 0
+        self._ahead: dict[str, _Ahead] = {}
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandbox-prefetch")
         rows = schema.cursor_rows
         self._max_seq = compile_sql(select(func.coalesce(func.max(rows.c.seq), 0)))
         self._drop = compile_sql(rows.delete().where(rows.c.seq.between(
@@ -97,6 +115,8 @@ class QueryEngine:
             else:
                 with self._lock:
                     self._cursors[cursor.id] = cursor
+        if not done:
+            self._prefetch(cursor, batch_size)
         return body
 
     def more(self, locator: str, version: str) -> bytes:
@@ -107,8 +127,38 @@ class QueryEngine:
         if cursor is None or not offset_text.isdigit() or int(offset_text) >= cursor.total:
             raise invalid_locator()
         cursor.last_used = self.clock()
+        offset = int(offset_text)
+        body = self._prefetched(cursor.id, offset)
+        if body is None:
+            body = self._render(cursor, offset)
+        self._prefetch(cursor, offset + cursor.batch_size)
+        return body
+
+    def _render(self, cursor: Cursor, offset: int) -> bytes:
         with self.db.read() as conn:
-            return self._page(conn, cursor, int(offset_text))[0]
+            return self._page(conn, cursor, offset)[0]
+
+    def _prefetch(self, cursor: Cursor, offset: int) -> None:
+        """Start rendering the page at ``offset`` in the background (at most one page ahead per cursor)."""
+        if offset >= cursor.total:
+            return
+        with self._lock:
+            if len(self._ahead) >= MAX_PREFETCHED and cursor.id not in self._ahead:
+                return
+            version = self.db.version
+            self._ahead[cursor.id] = _Ahead(offset, version, self._pool.submit(self._render, cursor, offset))
+
+    def _prefetched(self, cursor_id: str, offset: int) -> bytes | None:
+        """The page rendered ahead, if it is this one and nothing was written since it was started."""
+        with self._lock:
+            ahead = self._ahead.pop(cursor_id, None)
+        if ahead is None or ahead.offset != offset:
+            return None
+        try:
+            body = ahead.future.result()
+        except Exception:  # rendered again on request, which reports the error properly
+            return None
+        return body if ahead.version == self.db.version else None
 
     def _new_cursor(self, plan: QueryPlan, first: int, total: int, batch_size: int, include_deleted: bool,
                     version: str) -> Cursor:
@@ -155,11 +205,15 @@ class QueryEngine:
             expired = [c for c in self._cursors.values() if now - c.last_used > self.cursor_ttl]
             for c in expired:
                 del self._cursors[c.id]
+                self._ahead.pop(c.id, None)
         if expired:
             with self.db.write() as conn:
                 for c in expired:
                     self._forget(conn, c)
         return len(expired)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def open_cursors(self) -> int:
         with self._lock:

@@ -85,7 +85,7 @@ QJOB = JOBS + r"/query/(?P<job>\w+)"
 IJOB = JOBS + r"/ingest/(?P<job>\w+)"
 
 BULK_ROUTES: list[Route] = [
-    route("POST", JOBS + "/query", create_query_job, query=True),
+    route("POST", JOBS + "/query", create_query_job),
     route("GET", JOBS + "/query", list_query_jobs),
     route("GET", QJOB + "/results", query_results),
     route("GET", QJOB, query_job),

@@ -153,6 +153,7 @@ class Sandbox:
             service.stop()
         self._services.clear()
         if self.ctx is not None:
+            self.ctx.engine.close()
             self.ctx.bulk_query.close()
             self.ctx.bulk_ingest.close()
             self.ctx.db.close()

@@ -246,6 +246,8 @@ class Store:
         if not obj.obj.deletable:
             raise _error("INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id")
         current = self._live(conn, obj, sfid)
+        if obj.field("IsDeleted") is None:  # objects without a recycle bin (Group) are deleted for good
+            return self.hard_delete(conn, obj, str(current["Id"]))
         now = self.now()
         values: dict[str, Any] = {"IsDeleted": 1, "_deleted_at": now, "SystemModstamp": now}
         for name, value in (("LastModifiedDate", now), ("LastModifiedById", user_id)):

@@ -52,8 +52,11 @@ def test_serve_prints_urls_serves_and_stops_cleanly(tmp_path: Path, stop: signal
 
 
 def test_flags_override_the_config_file() -> None:
-    cfg = build_config({"api_budget": 10, "faults": {"seed": 4, "drop_rate": 0.5}},
-                       {"http_port": 0, "host": "127.0.0.1"}, None, {"server_unavailable_rate": 0.1, "seed": None},
-                       {"api_budget": 99})
-    assert cfg.api_budget == 99 and cfg.seed is None
+    file = {"api_budget": 10, "faults": {"seed": 4, "drop_rate": 0.5},
+            "seed": {"seed": 9, "options": {"accounts": 7, "leads": 0}}}
+    cfg = build_config(file, {"http_port": 0, "host": "127.0.0.1"}, {"options": {"accounts": 3}},
+                       {"server_unavailable_rate": 0.1, "seed": None}, {"api_budget": 99})
+    assert cfg.api_budget == 99
+    assert cfg.seed is not None and (cfg.seed.seed, cfg.seed.options) == (9, {"accounts": 3, "leads": 0})
     assert (cfg.faults.seed, cfg.faults.drop_rate, cfg.faults.server_unavailable_rate) == (4, 0.5, 0.1)
+    assert build_config(file, {}, None, {}, {}).seed is None  # --no-seed
