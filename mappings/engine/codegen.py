@@ -191,19 +191,20 @@ def _emit_build(src: _Source, compiled: CompiledSpec, slots: _Locals, construct:
         base, metadata, nullable = construct.split(info)
         default = None if info.default is PydanticUndefined else construct.default_source(info.default, src.names)
         if name in top:
-            var = "b" + top[name][1:]  # a copy: the locals stay as mapped for pydantic if we break
-            mapped = slots.infos[name]
-            add(2, f"{var} = {top[name]}")
-            if mapped.omit_none:
-                add(2, f"if {var} is None:")
-                add(3, "break" if info.default is PydanticUndefined else f"{var} = {default}")
-                add(2, "else:")
+            mapped, var = slots.infos[name], top[name]
+            if construct.rewrites(base, metadata):  # a copy: the locals stay as mapped for pydantic if we break
+                add(2, f"b{var[1:]} = {var}")
+                var = f"b{var[1:]}"
+            if mapped.omit_none and info.default is not PydanticUndefined:
+                if default != "None":
+                    raise construct.Unsupported(f"{name}: a null left out would take a default")
+                add(2, f"if {var} is not None:")
                 construct.emit_checks(add, bind, var, base, metadata, 3)
                 optional.append((name, top[name]))
-            else:
+            else:  # required, or never left out: a null is pydantic's to report
                 add(2, f"if {var} is None: break")
                 construct.emit_checks(add, bind, var, base, metadata, 2)
-                always.append(name)
+                (optional.append((name, top[name])) if mapped.omit_none else always.append(name))
             values.append(f"{name!r}: {var}")
         elif name in groups:
             var = f"n_{name}"
@@ -214,9 +215,10 @@ def _emit_build(src: _Source, compiled: CompiledSpec, slots: _Locals, construct:
             raise construct.Unsupported(f"{name} is required and not mapped")
         else:
             values.append(f"{name!r}: {default}")
-    add(2, f"fs = {set(always)!r}" if always else "fs = set()")
-    for name, var in optional:
-        add(2, f"if {var} is not None: fs.add({name!r})")
+    present = [repr(n) for n in sorted(always)] + [f"{n!r} if {v} is not None else None" for n, v in optional]
+    add(2, "fs = {" + ", ".join(present) + "}" if present else "fs = set()")
+    if optional:
+        add(2, "fs.discard(None)")
     construct.emit_instance(add, bind, 2, "o", model, "{" + ", ".join(values) + "}", "fs")
     add(2, "return o, _BUILT")
     src.names["_BUILT"] = BUILT
@@ -236,10 +238,12 @@ def _emit_group(lines: _Source, construct: Any, var: str, model: Any, components
     for name, info in model.model_fields.items():
         base, metadata, nullable = construct.split(info)
         if name in components:
-            local = "b" + components[name][1:]
-            if not nullable:
+            local = components[name]
+            if not nullable or info.default is not None:
                 raise construct.Unsupported(f"{name}: a component that cannot be null")
-            add(3, f"{local} = {components[name]}")
+            if construct.rewrites(base, metadata):
+                add(3, f"b{local[1:]} = {local}")
+                local = f"b{local[1:]}"
             add(3, f"if {local} is not None:")
             construct.emit_checks(add, bind, local, base, metadata, 4)
             values.append(f"{name!r}: {local}")
@@ -248,9 +252,8 @@ def _emit_group(lines: _Source, construct: Any, var: str, model: Any, components
             raise construct.Unsupported(f"{name} is required and not mapped")
         else:
             values.append(f"{name!r}: {construct.default_source(info.default, lines.names)}")
-    add(3, "gs = set()")
-    for name, local in parts:
-        add(3, f"if {local} is not None: gs.add({name!r})")
+    add(3, "gs = {" + ", ".join(f"{n!r} if {v} is not None else None" for n, v in parts) + "}")
+    add(3, "gs.discard(None)")
     construct.emit_instance(add, bind, 3, var, model, "{" + ", ".join(values) + "}", "gs")
 
 

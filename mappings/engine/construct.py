@@ -91,6 +91,26 @@ Emit = Callable[[int, str], None]
 Bind = Callable[[str, Any], str]
 
 
+def _memos() -> dict[Any, Any]:
+    """Validators whose answer for a value in a memo is the value itself, and that memo.
+
+    ``types._email(v)`` is ``normalise_email(v)``, which returns ``v`` unchanged when the email fast
+    path remembers it as a normal form; ``types._phone(v)`` returns ``v`` when ``is_e164(v)``, which
+    holds for every remembered E.164 form. The memos are cleared in place, never replaced.
+    """
+    from mappings.canonical import types
+    from mappings.fastpath import email as fast_email
+    from mappings.fastpath import phone as fast_phone
+
+    return {types._email: fast_email._FIXED, types._phone: fast_phone._CANONICAL}
+
+
+def rewrites(base: Any, metadata: list[Any]) -> bool:
+    """True when the checks of this shape replace the value (validators, enums, nested models)."""
+    return any(isinstance(m, AfterValidator) for m in metadata) or (
+        isinstance(base, type) and issubclass(base, Enum | BaseModel))
+
+
 def emit_checks(add: Emit, bind: Bind, var: str, base: Any, metadata: list[Any], indent: int,
                 fail: str = "break") -> None:
     """Statements that turn ``var`` into what pydantic would store, or ``fail`` (decline)."""
@@ -108,11 +128,16 @@ def emit_checks(add: Emit, bind: Bind, var: str, base: Any, metadata: list[Any],
                 add(indent, f"if len({var}) < {length.min_length}: {fail}")
             else:
                 add(indent, f"if len({var}) > {length.max_length}: {fail}")
+        memos = _memos()
         for after in afters:
             if after.func.__code__.co_argcount != 1:
                 raise Unsupported("validator taking info")
-            add(indent, f"try: {var} = {bind('after', after.func)}({var})")
-            add(indent, f"except ValueError: {fail}")
+            inner = indent
+            if after.func in memos:
+                add(indent, f"if {var} not in {bind('memo', memos[after.func])}:")
+                inner = indent + 1
+            add(inner, f"try: {var} = {bind('after', after.func)}({var})")
+            add(inner, f"except ValueError: {fail}")
     elif base is bool:
         add(indent, f"if type({var}) is not bool: {fail}")
     elif base is int:
