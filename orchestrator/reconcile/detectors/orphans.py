@@ -52,14 +52,22 @@ class OrphanDetector:
 
     indexes: dict[tuple[str, str], KeyIndex] = field(default_factory=dict)
     _pending: list[tuple[CRecord, str, tuple[str, ...], str]] = field(default_factory=list)
+    _known: dict[tuple[str, tuple[str, ...]], list[KeyIndex]] = field(default_factory=dict)
 
     def index(self, system: str, entity: str) -> KeyIndex:
         """The index of an entity read from ``system`` (created when the entity is read)."""
-        return self.indexes.setdefault((system, entity), KeyIndex())
+        found = self.indexes.get((system, entity))
+        if found is None:
+            found = self.indexes[(system, entity)] = KeyIndex()
+            self._known.clear()
+        return found
 
     def _found(self, system: str, targets: tuple[str, ...], value: str) -> bool | None:
         """True/False when some target entity was read from the system, None when none was (cannot tell)."""
-        known = [self.indexes[(system, t)] for t in targets if (system, t) in self.indexes]
+        known = self._known.get((system, targets))
+        if known is None:  # looked up once per (system, targets), not per record
+            known = self._known[(system, targets)] = [self.indexes[(system, t)] for t in targets
+                                                      if (system, t) in self.indexes]
         if any(value in index for index in known):
             return True
         # Not among what was read: an orphan only if every entity it may point at was read (a task's
