@@ -52,6 +52,7 @@ from orchestrator.reconcile.salvage import mapped_fields
 from orchestrator.reconcile.schema_history import SchemaHistory
 from orchestrator.reconcile.sides import REJECTION, SALVAGED, SideReader, SideSpec, XrefSource
 from orchestrator.reconcile.sink import FindingSink
+from orchestrator.reconcile.spill import Budget
 
 log = structlog.get_logger(__name__)
 
@@ -137,10 +138,11 @@ class _EntityRun:
             normalisers=Normalisers(self.kinds, settings.normalise), compared=(), now=now, lag=job.lag,
             history=engine.history, owners=state.owners)
         holders = [side.system for side in (engine.left, engine.right) if entity in side.links]
+        budget = Budget(settings.max_in_memory)  # one bound for every partition of this entity
         self.matcher = Matcher(entity, cascade(entity, job.match, holders), buckets=settings.buckets,
-                               max_in_memory=settings.max_in_memory, workdir=engine.workdir)
+                               max_in_memory=settings.max_in_memory, workdir=engine.workdir, budget=budget)
         self.duplicates = {side.system: DuplicateDetector(side.system, entity, settings.duplicates, settings.buckets,
-                                                          settings.max_in_memory, engine.workdir)
+                                                          settings.max_in_memory, engine.workdir, budget)
                            for side in (engine.left, engine.right)}
         self.filled: dict[str, set[str]] = {engine.left.system: set(), engine.right.system: set()}
         self.counts: dict[str, int] = {engine.left.system: 0, engine.right.system: 0}

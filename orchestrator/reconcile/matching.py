@@ -15,7 +15,7 @@ from typing import Literal
 
 from orchestrator.reconcile.keys import EXTERNAL_IDS, MatchRule, ext_key
 from orchestrator.reconcile.records import CRecord, Pair
-from orchestrator.reconcile.spill import DEFAULT_BUCKETS, DEFAULT_MAX_IN_MEMORY, BucketStore
+from orchestrator.reconcile.spill import DEFAULT_BUCKETS, DEFAULT_MAX_IN_MEMORY, BucketStore, Budget
 
 Side = Literal["left", "right"]
 
@@ -30,16 +30,18 @@ class Matcher:
     """Add both sides' records, then :meth:`run` yields pairs and the records left unmatched."""
 
     def __init__(self, entity: str, rules: Sequence[MatchRule], *, buckets: int = DEFAULT_BUCKETS,
-                 max_in_memory: int = DEFAULT_MAX_IN_MEMORY, workdir: Path | None = None) -> None:
+                 max_in_memory: int = DEFAULT_MAX_IN_MEMORY, workdir: Path | None = None,
+                 budget: Budget | None = None) -> None:
         self.entity = entity
         self.rules = list(rules)
         self._ext = EXTERNAL_IDS.get(entity, ())
+        budget = budget or Budget(max_in_memory)
 
-        def store() -> BucketStore:
-            return BucketStore(buckets, max_in_memory, workdir)
+        def store(n: int = buckets) -> BucketStore:
+            return BucketStore(n, max_in_memory, workdir, budget)
 
         self._passes = [(store(), store()) for _ in self.rules]
-        self._keyless = (BucketStore(1, max_in_memory, workdir), BucketStore(1, max_in_memory, workdir))
+        self._keyless = (store(1), store(1))
         self.stats: dict[str, int] = {rule.name: 0 for rule in self.rules}
 
     def add(self, side: Side, record: CRecord) -> None:

@@ -15,16 +15,35 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 DEFAULT_BUCKETS = 64
-DEFAULT_MAX_IN_MEMORY = 200_000
+DEFAULT_MAX_IN_MEMORY = 100_000
+
+
+class Budget:
+    """One memory bound shared by several stores: past it, every store spills its buffers to disk."""
+
+    def __init__(self, limit: int = DEFAULT_MAX_IN_MEMORY) -> None:
+        self.limit = limit
+        self.used = 0
+        self.stores: list[BucketStore] = []
+
+    def charge(self) -> None:
+        self.used += 1
+        if self.used >= self.limit:
+            for store in self.stores:
+                store.flush()
+            self.used = 0
 
 
 class BucketStore:
     """N hash buckets of arbitrary picklable items, in memory up to a bound and on disk beyond it."""
 
     def __init__(self, buckets: int = DEFAULT_BUCKETS, max_in_memory: int = DEFAULT_MAX_IN_MEMORY,
-                 workdir: Path | None = None) -> None:
+                 workdir: Path | None = None, budget: Budget | None = None) -> None:
         self.buckets = max(1, buckets)
         self.max_in_memory = max_in_memory
+        self.budget = budget
+        if budget is not None:
+            budget.stores.append(self)
         self._workdir = workdir
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._buffers: list[list[Any]] = [[] for _ in range(self.buckets)]
@@ -40,11 +59,15 @@ class BucketStore:
         self._buffers[hash(key) % self.buckets].append(item)
         self._buffered += 1
         self.count += 1
-        if self._buffered >= self.max_in_memory:
+        if self.budget is not None:
+            self.budget.charge()
+        elif self._buffered >= self.max_in_memory:
             self.flush()
 
     def flush(self) -> None:
         """Append every non-empty buffer to its bucket file."""
+        if not self._buffered:
+            return
         for index, buffer in enumerate(self._buffers):
             if buffer:
                 pickle.dump(buffer, self._file(index), protocol=pickle.HIGHEST_PROTOCOL)
@@ -82,6 +105,8 @@ class BucketStore:
             yield self.bucket(index)
 
     def close(self) -> None:
+        if self.budget is not None and self in self.budget.stores:
+            self.budget.stores.remove(self)
         for handle in self._files:
             if handle is not None:
                 handle.close()

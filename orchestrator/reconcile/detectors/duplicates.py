@@ -25,7 +25,7 @@ from orchestrator.reconcile.finding import Finding, RecordRef, jsonable
 from orchestrator.reconcile.keys import domain_key, email_key, ext_key, name_key
 from orchestrator.reconcile.normalise import NormaliseConfig, country, id_key, phone
 from orchestrator.reconcile.records import CRecord
-from orchestrator.reconcile.spill import DEFAULT_BUCKETS, DEFAULT_MAX_IN_MEMORY, BucketStore
+from orchestrator.reconcile.spill import DEFAULT_BUCKETS, DEFAULT_MAX_IN_MEMORY, BucketStore, Budget
 
 FREE_MAIL = frozenset({
     "gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com", "icloud.com",
@@ -141,9 +141,10 @@ class DuplicateDetector:
     buckets: int = DEFAULT_BUCKETS
     max_in_memory: int = DEFAULT_MAX_IN_MEMORY
     workdir: Path | None = None
+    budget: Budget | None = None
 
     def __post_init__(self) -> None:
-        self._store = BucketStore(self.buckets, self.max_in_memory, self.workdir)
+        self._store = BucketStore(self.buckets, self.max_in_memory, self.workdir, self.budget)
 
     def add(self, record: CRecord) -> None:
         if record.deleted:
