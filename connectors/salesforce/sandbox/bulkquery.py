@@ -149,17 +149,17 @@ class BulkQueryJobs:
         job.header = job.delimiter.join(f'"{h}"' for h in plan.csv_header).encode() + sep
         ranges = self._ranges(plan)
         if len(ranges) <= 1:
-            sql = plan.csv(job.delimiter)
+            sql = plan.csv(job.delimiter, job.line_ending)
             part = ResultPart(self.dir / f"{job.id}.0.csv", self.dir / f"{job.id}.0.idx")
             job.result.parts.append(part)
             with self.db.read() as conn:
-                part.write(conn, sql.text, sql.params(), sep)
+                part.write(conn, sql.text, sql.params())
             return
-        sql = plan.csv_range(job.delimiter)
+        sql = plan.csv_range(job.delimiter, job.line_ending)
         job.result.parts.extend(ResultPart(self.dir / f"{job.id}.{i}.csv", self.dir / f"{job.id}.{i}.idx")
                                 for i in range(len(ranges)))
         with self.db.snapshot(len(ranges)) as conns, ThreadPoolExecutor(len(ranges)) as pool:
-            futures = [pool.submit(part.write, conn, sql.text, sql.params(rid_lo=a, rid_hi=b), sep)
+            futures = [pool.submit(part.write, conn, sql.text, sql.params(rid_lo=a, rid_hi=b))
                        for part, conn, (a, b) in zip(job.result.parts, conns, ranges, strict=True)]
             for future in futures:
                 future.result()

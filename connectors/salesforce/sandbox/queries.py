@@ -21,6 +21,7 @@ from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -38,6 +39,7 @@ CURSOR_PREFIX = "01g"
 
 
 MAX_PREFETCHED = 16
+_FIRST = itemgetter(0)
 
 
 @dataclass
@@ -179,7 +181,7 @@ class QueryEngine:
         if end < cursor.total:
             resource = "queryAll" if cursor.include_deleted else "query"
             head["nextRecordsUrl"] = f"/services/data/v{cursor.version}/{resource}/{cursor.id}-{end}"
-        records = ",".join([row[0] for row in rows]).encode()
+        records = ",".join(map(_FIRST, rows)).encode()
         return b"".join((orjson.dumps(head)[:-1], b',"records":[', records, b"]}")), end >= cursor.total
 
     def _aggregate(self, plan: QueryPlan) -> bytes:

@@ -109,11 +109,14 @@ class QueryPlan:
         outs = [func.count(sub.c[f"c{i}"]) for i in range(len(exprs))]
         return compile_sql(select(*outs))
 
-    def csv(self, delimiter: str) -> SQL:
-        """Every matching row as one CSV line (values always quoted, nulls empty), header excluded."""
+    def _csv_line(self, delimiter: str, line_ending: str) -> ColumnElement[Any]:
+        """One CSV line as bytes, line ending included (SQLite does the joining, quoting and encoding)."""
         cells = [render.csv_value(res.field, res.expr) for _, res in self.selected]
-        line = cast(render.csv_line(cells, delimiter), LargeBinary)  # bytes out of SQLite: no decode/encode
-        stmt = select(line).select_from(self.resolver.from_clause())
+        return cast(render.csv_line(cells, delimiter, line_ending), LargeBinary)
+
+    def csv(self, delimiter: str, line_ending: str = "\n") -> SQL:
+        """Every matching row as one CSV line (values always quoted, nulls as ""), header excluded."""
+        stmt = select(self._csv_line(delimiter, line_ending)).select_from(self.resolver.from_clause())
         return compile_sql(self._limited(self._filtered(stmt).order_by(*self.order)))
 
     @property
@@ -123,11 +126,10 @@ class QueryPlan:
         q = self.query
         return not q.order_by and q.limit is None and not q.offset
 
-    def csv_range(self, delimiter: str) -> SQL:
+    def csv_range(self, delimiter: str, line_ending: str = "\n") -> SQL:
         """``csv`` restricted to rowids ``[rid_lo, rid_hi]`` (bound parameters)."""
         base = self.resolver.base
-        cells = [render.csv_value(res.field, res.expr) for _, res in self.selected]
-        line = cast(render.csv_line(cells, delimiter), LargeBinary)
+        line = self._csv_line(delimiter, line_ending)
         stmt = self._filtered(select(line).select_from(self.resolver.from_clause())).where(
             base.c._rid.between(bindparam("rid_lo", required=False), bindparam("rid_hi", required=False)))
         return compile_sql(stmt.order_by(*self.order))

@@ -116,11 +116,13 @@ def record_json(items: Sequence[Leaf | Parent], type_expr: ColumnElement[Any], i
     return json_object(pairs)
 
 
-def csv_line(cells: Sequence[ColumnElement[Any]], delimiter: str) -> ColumnElement[Any]:
-    """All cells quoted (``"%w"`` doubles embedded quotes) and joined by ``delimiter`` in one printf call per
-    100 cells: flat, unlike a chain of ``||``, and about twice as fast as quoting each cell with replace()."""
+def csv_line(cells: Sequence[ColumnElement[Any]], delimiter: str, line_ending: str) -> ColumnElement[Any]:
+    """All cells quoted (``"%w"`` doubles embedded quotes), joined by ``delimiter`` and ended by ``line_ending``
+    in one printf call per 100 cells: flat, unlike a chain of ``||``, and about twice as fast as quoting each
+    cell with replace()."""
+    end = line_ending.replace("%", "%%")
     groups = [cells[i:i + 100] for i in range(0, len(cells), 100)]
+    if len(groups) == 1:
+        return func.printf(text(delimiter.join(['"%w"'] * len(cells)) + end), *cells)
     joined = [func.printf(text(delimiter.join(['"%w"'] * len(g))), *g) for g in groups]
-    if len(joined) == 1:
-        return joined[0]
-    return func.printf(text(delimiter.join(["%s"] * len(joined))), *joined)
+    return func.printf(text(delimiter.join(["%s"] * len(joined)) + end), *joined)
