@@ -109,6 +109,13 @@ class JobOutcome:
     def breached(self) -> bool:
         return bool(self.result.breaches)
 
+    # A mapping of its summary, so callers can ``dict(outcome)`` (the demo does).
+    def keys(self) -> list[str]:
+        return list(self.summary())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.summary()[key]
+
     def summary(self) -> dict[str, Any]:
         """What the demo and scripts read: counts, coverage lines, report paths (no personal data)."""
         cov = self.result.coverage
