@@ -3,7 +3,19 @@ recorded run, write the reports. Shared by ``crmsync reconcile``, ``crmsync heal
 
 Job settings beyond crmsync.yaml's ``reconciliations`` entry (normalisers, links, duplicate rules,
 healing's value maps) come from a YAML file: ``--settings FILE``, or ``reconcile/<job>.yaml`` next to
-crmsync.yaml when it exists. Every key has a default.
+crmsync.yaml when it exists. Every key has a default::
+
+    reconcile:
+      links: {erp: {Account: sf_account_id, Contact: sf_contact_id}}   # the ERP holds Salesforce ids
+      expect: {Account: linked}          # linked (default): only records linked to the other side are missing
+      normalise:
+        phone_region: ES                 # phones written without a country code
+        equivalents: {industry: {Apparel: Retail, Banking: Services}}   # two vocabularies, one meaning
+        fields: {website: ignore}        # a rule per field: exact, text, text_ci, email, phone, country...
+      duplicates: {name_threshold: 90, entities: [Account, Contact, Lead]}
+    heal:
+      delete_policy: propagate           # propagate | restore | ignore
+      value_maps: {Opportunity: {stage: {Discovery: Prospecting}}}   # drifted value -> native value to write
 """
 
 from __future__ import annotations
