@@ -182,7 +182,7 @@ def get_by_external_id(ctx: Context, call: Call) -> Response:
     field = ctx.store.external_id_field(obj, call.params["field"])
     value = unquote(call.params["value"])
     with ctx.db.read() as conn:
-        ids = ctx.store._live_matches(conn, obj, field.name, value)
+        ids = ctx.store.live_matches(conn, obj, field.name, value)
     if len(ids) > 1:
         return Response(300, _record_urls(call, obj, ids))
     if not ids:
@@ -197,7 +197,7 @@ def delete_by_external_id(ctx: Context, call: Call) -> Response:
     obj = object_or_404(ctx, call.params["sobject"])
     field = ctx.store.external_id_field(obj, call.params["field"])
     with ctx.db.write() as conn:
-        ids = ctx.store._live_matches(conn, obj, field.name, unquote(call.params["value"]))
+        ids = ctx.store.live_matches(conn, obj, field.name, unquote(call.params["value"]))
         if len(ids) > 1:
             return Response(300, _record_urls(call, obj, ids))
         if not ids:

@@ -107,7 +107,7 @@ def ensure_users(db: Database, store: Store, schema: Schema, users: list[UserCre
                 first_user = ids.get(users[0].username.lower(), "")
                 sfid = store.insert(conn, user, _user_values(cred), first_user or "005000000000000AAA")
                 if not first_user:  # the first login user created itself
-                    store._write_columns(conn, user, sfid, {"CreatedById": sfid, "LastModifiedById": sfid})
+                    store.write_columns(conn, user, sfid, {"CreatedById": sfid, "LastModifiedById": sfid})
             else:
                 sfid = row[0]
         ids[cred.username.lower()] = sfid

@@ -122,8 +122,9 @@ class Store:
             return FieldError("ENTITY_IS_DELETED", "entity is deleted", (f.name,))
         return None
 
-    def _live_matches(self, conn: sqlite3.Connection, obj: ObjectSchema, name: str, value: Any,
-                      limit: int = 10) -> list[str]:
+    def live_matches(self, conn: sqlite3.Connection, obj: ObjectSchema, name: str, value: Any,
+                     limit: int = 10) -> list[str]:
+        """Ids of records outside the recycle bin whose ``name`` equals ``value`` (text: ignoring case)."""
         t = obj.table
         live = t.c.IsDeleted == 0 if "IsDeleted" in t.c else t.c.Id.is_not(None)
         sql = self._stmt(("match", obj.name, name), lambda: select(t.c.Id).where(
@@ -136,7 +137,7 @@ class Store:
             value = values.get(f.name)
             if not f.unique or value is None:
                 continue
-            others = [i for i in self._live_matches(conn, obj, f.name, value, 2) if i != own_id]
+            others = [i for i in self.live_matches(conn, obj, f.name, value, 2) if i != own_id]
             if others:
                 raise _error("DUPLICATE_VALUE",
                              f"duplicate value found: {f.name} duplicates value on record with id: {others[0]}",
@@ -196,9 +197,10 @@ class Store:
         for name, value in (("LastModifiedDate", now), ("SystemModstamp", now), ("LastModifiedById", user_id)):
             if obj.field(name) is not None:
                 changed[name] = value
-        self._write_columns(conn, obj, current["Id"], changed)
+        self.write_columns(conn, obj, current["Id"], changed)
 
-    def _write_columns(self, conn: sqlite3.Connection, obj: ObjectSchema, sfid: str, values: Mapping[str, Any]) -> None:
+    def write_columns(self, conn: sqlite3.Connection, obj: ObjectSchema, sfid: str, values: Mapping[str, Any]) -> None:
+        """Set stored columns of one record as given (no validation, no audit stamps)."""
         names = tuple(sorted(values))
         t = obj.table
         sql = self._stmt(("update", obj.name, names), lambda: update(t).where(
@@ -227,7 +229,7 @@ class Store:
                 return self.insert(conn, obj, body, user_id, source), True
             self.update(conn, obj, str(value), body, user_id, source)
             return to_18(str(value)), False
-        matches = self._live_matches(conn, obj, f.name, value)
+        matches = self.live_matches(conn, obj, f.name, value)
         if len(matches) > 1:
             raise MultipleMatches(f.name, matches)
         if matches:
@@ -253,7 +255,7 @@ class Store:
         for name, value in (("LastModifiedDate", now), ("LastModifiedById", user_id)):
             if obj.field(name) is not None:
                 values[name] = value
-        self._write_columns(conn, obj, current["Id"], values)
+        self.write_columns(conn, obj, current["Id"], values)
         return str(current["Id"])
 
     def changed_ids(self, conn: sqlite3.Connection, obj: ObjectSchema, lo: str, hi: str) -> list[str]:

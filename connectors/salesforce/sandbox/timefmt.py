@@ -61,8 +61,3 @@ def normalize_time(text: str) -> str:
 def datetime_of(text: str) -> datetime:
     """Canonical text -> aware datetime."""
     return datetime.fromisoformat(text)
-
-
-def csv_datetime(text: str) -> str:
-    """Bulk CSV form of a stored datetime: ``2024-01-01T00:00:00.000Z``."""
-    return text[:23] + "Z"

@@ -147,7 +147,7 @@ def test_parallel_bulk_export_equals_a_single_pass(tmp_path: Any, make_api: Any)
         ids: dict[str, list[str]] = {}
         for query in ("SELECT Id, Email FROM Contact", "SELECT Id, Email FROM Contact ORDER BY Id"):
             job = api.post("/jobs/query", json={"operation": "queryAll", "query": query}).json()
-            assert len(jobs._job(job["id"]).result.parts) == (3 if "ORDER" not in query else 1)
+            assert len(jobs.get(job["id"]).result.parts) == (3 if "ORDER" not in query else 1)
             locator, seen = None, []
             while locator != "null":
                 page = api.get(f"/jobs/query/{job['id']}/results", params={"maxRecords": 70, **(

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, FromClause, Table, func
-from sqlalchemy.sql.elements import ColumnClause
 
 from connectors.salesforce.objects import SField
 
@@ -155,7 +154,3 @@ def _bad_relationship(rel: str) -> str:
     return (f"Didn't understand relationship '{rel}' in field path. If you are attempting to use a custom "
             "relationship, be sure to append the '__r' after the custom relationship name. Please reference "
             "your WSDL or the describe call for the appropriate names.")
-
-
-def is_column(expr: ColumnElement[object]) -> bool:
-    return isinstance(expr, ColumnClause)
