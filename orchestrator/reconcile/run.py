@@ -33,6 +33,7 @@ import structlog
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from connectors.base import ChecksumConnector
 from connectors.retry import RetryPolicy
 from connectors.salesforce.objects import FORMULAS
 from orchestrator.errors import ConfigError
@@ -42,6 +43,7 @@ from orchestrator.reconcile.history import StoreHistory, syncs_between
 from orchestrator.reconcile.identities import Identities
 from orchestrator.reconcile.job import JobSpec, ReconcileSettings
 from orchestrator.reconcile.observer import Observer
+from orchestrator.reconcile.rangediff import RowDiff, diff_mirror
 from orchestrator.reconcile.result import ReconcileResult
 from orchestrator.reconcile.schema_history import SchemaHistory
 from orchestrator.reconcile.sides import SideSpec
@@ -184,6 +186,32 @@ def run_job(project: Any, store: Any, job_name: str, *, settings: JobSettings | 
             raise
         finally:
             store.finish_run(run_id, status, outcome.result.summary() if outcome is not None else {}, error)
+
+
+def row_diff(project: Any, store: Any, job_name: str, settings: JobSettings | None = None) -> dict[str, RowDiff]:
+    """The mirror fast path: per entity whose two tables have the same shape and whose connectors hash key
+    ranges in the database, the keys that differ (equal ranges are never read; see rangediff)."""
+    cfg = project.reconciliation(job_name)
+    settings = settings or load_settings(project, job_name)
+    out: dict[str, RowDiff] = {}
+    with open_sides(project, job_name, settings.reconcile) as sides:
+        for entity in cfg.entities:
+            pair = [side.mappers(entity) for side in (sides.left, sides.right)]
+            if any(len(m) != 1 for m in pair) or not all(
+                    isinstance(s.connector, ChecksumConnector) and s.connector.capabilities.checksums
+                    for s in (sides.left, sides.right)):
+                continue
+            objects = [str(m[0].spec.object) for m in pair]
+            specs = [side.stream_specs().get(o) for side, o in zip((sides.left, sides.right), objects, strict=True)]
+            if specs[0] is None or specs[1] is None or len(specs[0].primary_key) != 1:
+                continue
+            columns = [f.name for f in specs[0].fields if specs[1].field(f.name) is not None]
+            left, right = sides.left.connector, sides.right.connector
+            assert isinstance(left, ChecksumConnector) and isinstance(right, ChecksumConnector)
+            out[entity] = diff_mirror(left, right, objects[0],
+                                      specs[0].primary_key[0], columns, store=store, job=job_name, entity=entity,
+                                      right_stream=objects[1])
+    return out
 
 
 def registry_models(project: Any) -> dict[str, Any]:
