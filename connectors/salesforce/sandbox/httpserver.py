@@ -143,10 +143,13 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in response.headers:
             self.send_header(name, value)
         body = response.body
+        if self.command == "HEAD":
+            self.end_headers()
+            return
         if isinstance(body, bytes | bytearray):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            if body and self.command != "HEAD":
+            if body:
                 self.wfile.write(body)
             return
         self.send_header("Transfer-Encoding", "chunked")

@@ -181,7 +181,7 @@ class QueryEngine:
         if end < cursor.total:
             resource = "queryAll" if cursor.include_deleted else "query"
             head["nextRecordsUrl"] = f"/services/data/v{cursor.version}/{resource}/{cursor.id}-{end}"
-        records = ",".join(map(_FIRST, rows)).encode()
+        records = b",".join(map(_FIRST, rows))
         return b"".join((orjson.dumps(head)[:-1], b',"records":[', records, b"]}")), end >= cursor.total
 
     def _aggregate(self, plan: QueryPlan) -> bytes:

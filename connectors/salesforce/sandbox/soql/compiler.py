@@ -82,11 +82,12 @@ class QueryPlan:
 
     @cached_property
     def page(self) -> SQL:
-        """One page of a cursor: the JSON text of each record, in cursor order (params lo, hi, sobjects_url)."""
+        """One page of a cursor: each record's JSON (bytes), in cursor order (params lo, hi, sobjects_url)."""
         cursor = self.resolver.schema.cursor_rows
         base = self.resolver.base
         joined = self.resolver.from_clause(base=cursor.join(base, base.c._rid == cursor.c.rid))
-        stmt = select(self.record_json).select_from(joined).where(
+        # As a BLOB: the page is joined from UTF-8 bytes without decoding and re-encoding every record.
+        stmt = select(cast(self.record_json, LargeBinary)).select_from(joined).where(
             cursor.c.seq.between(bindparam("lo", required=False), bindparam("hi", required=False)))
         return compile_sql(stmt.order_by(cursor.c.seq))
 
