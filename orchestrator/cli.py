@@ -28,6 +28,7 @@ from orchestrator.commands import (
     schemas_cmd,
     state_cmd,
     sync_cmd,
+    worker_cmd,
 )
 from orchestrator.errors import exit_code_for, one_line
 
@@ -56,6 +57,9 @@ app.command("customer")(customer_cmd.customer)
 app.command("demo")(demo_cmd.demo)
 app.command("reconcile")(reconcile_cmd.reconcile)
 app.command("heal")(heal_cmd.heal)
+app.command("worker")(worker_cmd.worker)
+app.command("submit")(worker_cmd.submit)
+app.command("reap")(worker_cmd.reap)
 
 
 @app.callback()

@@ -16,7 +16,9 @@ from orchestrator.commands.state_cmd import (
     print_table,
     short_time,
 )
+from orchestrator.commands.worker_cmd import print_partitions
 from orchestrator.state import RunRecord
+from orchestrator.state.partitions import PartitionBook
 
 app = typer.Typer(help="Run history: what ran, how it ended, and why.", invoke_without_command=True)
 
@@ -83,11 +85,12 @@ def show(
     with open_store(config) as store:
         run = store.get_run(run_id)
         partitions = store.list_partitions(run_id=run.run_id) if run else []
+        slices = PartitionBook(store).for_run(run.run_id) if run else []  # partitioned runs (crmsync submit)
     if run is None:
         typer.echo(f"crmsync: no run {run_id}", err=True)
         raise typer.Exit(1)
     if as_json:
-        print_json({"run": run, "partitions": partitions})
+        print_json({"run": run, "partitions": slices or partitions})
         return
     out = console()
     out.print(f"run [bold]{run.run_id}[/]  {run.kind} of [bold]{run.sync}[/]  "
@@ -101,7 +104,9 @@ def show(
     keys = sorted({k for s in run.streams for k in s.counts})
     print_table("streams", ["stream", "status", *keys, "error"],
                 [(s.stream, s.status, *(s.counts.get(k, 0) for k in keys), s.error or "") for s in run.streams])
-    if partitions:
+    if slices:
+        print_partitions(slices)
+    elif partitions:
         print_table("partitions", ["stream", "partition", "status", "owner", "epoch"],
                     [(p.stream, p.partition, p.status, p.owner, p.epoch) for p in partitions])
 

@@ -38,7 +38,9 @@ def run_partition(job: StreamJob, lease: Lease, budget_s: float | None = None, *
         outcome = process_one_way(job, batch)
         commit(job, lease, outcome, {"source": cursor_json(batch.cursor, start)} if batch.cursor else None, result)
         start = cursor_json(batch.cursor, start)
-        if stop_requested(job, deadline, clock, result):
+        # The time budget ends a slice only where a checkpoint moved: stopping inside a connector page
+        # (split into several batches) would re-read the page next slice and never get past it.
+        if stop_requested(job, deadline if batch.cursor else None, clock, result):
             return result
     result.done = True
     return result

@@ -28,7 +28,8 @@ if TYPE_CHECKING:  # the store imports the migrations, which import this module
 
 metadata = sa.MetaData()
 TERMINAL = ("done", "failed", "cancelled")
-LIVE = ("queued", "running")
+LIVE = ("queued", "running")  # published: a message exists, or should
+WAITING = "waiting"  # planned, not published: its stream waits for the streams it looks up
 
 partitions = sa.Table(
     "partitions", metadata,
@@ -39,7 +40,7 @@ partitions = sa.Table(
     sa.Column("position", sa.Integer, nullable=False),  # order within the stream's plan
     sa.Column("kind", sa.String(8), nullable=False),  # key, time, or all (the whole stream)
     sa.Column("bounds", sa.Text),  # {"start": ..., "end": ...} half-open, JSON
-    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),  # waiting, queued, running, done, failed, cancelled
     sa.Column("slice", sa.Integer, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),  # deliveries that started the current slice
     sa.Column("worker", sa.String(300)),
@@ -131,6 +132,15 @@ def _row(row: Any, expires: datetime | None = None) -> PartitionRow:
                         row.updated_at, expires)
 
 
+def _new_row(run_id: str, sync: str, p: NewPartition, waits: bool, now: datetime) -> dict[str, Any]:
+    return {"run_id": run_id, "stream": p.stream, "partition": p.partition, "sync": sync, "position": p.position,
+            "kind": p.kind, "bounds": None if p.bounds is None else dumps(dict(p.bounds)),
+            "status": WAITING if waits else "queued", "slice": 0, "attempts": 0, "worker": None,
+            "taken_over_from": None, "recovered_by": None, "takeovers": 0, "republished": 0, "error": None,
+            "counts": dumps({}), "published_at": None if waits else now, "started_at": None, "finished_at": None,
+            "updated_at": now}
+
+
 def _merge(counts: Mapping[str, int], more: Mapping[str, int]) -> dict[str, int]:
     merged = dict(counts)
     for k, v in more.items():
@@ -149,14 +159,13 @@ class PartitionBook:
 
     # -- planning --------------------------------------------------------------------------------
 
-    def register(self, run_id: str, sync: str, parts: Sequence[NewPartition]) -> None:
-        """Record a run's partitions as queued (slice 0), all in one transaction."""
+    def register(self, run_id: str, sync: str, parts: Sequence[NewPartition], *,
+                 waiting: Iterable[str] = ()) -> None:
+        """Record a run's partitions as queued (slice 0), or ``waiting`` for streams that wait on
+        others, all in one transaction."""
         now = self._db.now()
-        rows = [{"run_id": run_id, "stream": p.stream, "partition": p.partition, "sync": sync,
-                 "position": p.position, "kind": p.kind, "bounds": None if p.bounds is None else dumps(dict(p.bounds)),
-                 "status": "queued", "slice": 0, "attempts": 0, "worker": None, "taken_over_from": None,
-                 "recovered_by": None, "takeovers": 0, "republished": 0, "error": None, "counts": dumps({}),
-                 "published_at": now, "started_at": None, "finished_at": None, "updated_at": now} for p in parts]
+        held = set(waiting)
+        rows = [_new_row(run_id, sync, p, p.stream in held, now) for p in parts]
         with self._db.begin() as conn:
             if rows:
                 conn.execute(P.insert(), rows)
@@ -188,11 +197,13 @@ class PartitionBook:
 
     # -- a worker's transitions (fenced by its lease) --------------------------------------------
 
-    def start_slice(self, lease: Lease, key: PartitionKey, slice_no: int, *, recovered_by: str) -> PartitionRow | None:
+    def start_slice(self, lease: Lease, key: PartitionKey, slice_no: int, *,
+                    recovered_by: str) -> tuple[PartitionRow, bool] | None:
         """Mark the slice started by ``lease.owner``; None when the row moved on (a stale message).
 
         A slice found ``running`` under another worker was abandoned mid-way (its worker died or
-        lost the broker): that is a takeover, recorded with who recovered it.
+        lost the broker): that is a takeover, recorded with who recovered it. Returns the row and
+        whether this start was a takeover.
         """
         now = self._db.now()
         with self._db.begin() as conn:
@@ -202,10 +213,11 @@ class PartitionBook:
                 return None
             values: dict[str, Any] = {"status": "running", "attempts": row.attempts + 1, "worker": lease.owner,
                                       "started_at": row.started_at or now, "updated_at": now}
-            if row.status == "running" and row.worker and row.worker != lease.owner:
+            took_over = row.status == "running" and bool(row.worker) and row.worker != lease.owner
+            if took_over:
                 values.update(taken_over_from=row.worker, recovered_by=recovered_by, takeovers=row.takeovers + 1)
             conn.execute(P.update().where(_where(key)).values(**values))
-            return _row(conn.execute(sa.select(P).where(_where(key))).one())
+            return _row(conn.execute(sa.select(P).where(_where(key))).one()), took_over
 
     def add_progress(self, lease: Lease, key: PartitionKey, counts: Mapping[str, int]) -> None:
         """Add batch counts to the partition's progress (fenced: a stale worker adds nothing)."""
@@ -281,6 +293,33 @@ class PartitionBook:
             changed = conn.execute(P.update().where(where).values(
                 published_at=now, recovered_by="reaper", republished=P.c.republished + 1, updated_at=now)).rowcount
         return bool(changed)
+
+    def release(self, run_id: str, streams: Iterable[str]) -> list[PartitionRow]:
+        """Move waiting partitions of ``streams`` to queued; returns those this caller moved (to publish)."""
+        now = self._db.now()
+        moved: list[PartitionRow] = []
+        with self._db.begin() as conn:
+            for stream in streams:
+                where = (P.c.run_id == run_id) & (P.c.stream == stream) & (P.c.status == WAITING)
+                rows = conn.execute(sa.select(P).where(where).with_for_update()).all()
+                if rows:
+                    conn.execute(P.update().where(where).values(status="queued", published_at=now, updated_at=now))
+                    moved += [_row(r) for r in rows]
+        return moved
+
+    def cancel_waiting(self, run_id: str) -> int:
+        """A cancelled run's waiting partitions will never start: end them as cancelled."""
+        now = self._db.now()
+        with self._db.begin() as conn:
+            return int(conn.execute(P.update().where((P.c.run_id == run_id) & (P.c.status == WAITING)).values(
+                status="cancelled", error="cancel requested", finished_at=now, updated_at=now)).rowcount or 0)
+
+    def running_runs(self) -> list[str]:
+        """Runs still ``running`` that have partitions: the ones a reaper keeps moving."""
+        query = (sa.select(P.c.run_id).join(t.runs, t.runs.c.run_id == P.c.run_id)
+                 .where(t.runs.c.status == "running").distinct())
+        with self._db.begin() as conn:
+            return list(conn.execute(query).scalars())
 
     # -- the end of a run ------------------------------------------------------------------------
 
