@@ -129,8 +129,8 @@ class Writer:
     def _copy_fits(self, chunk: list[Item]) -> bool:
         if self.client.family != "postgresql" or not self.copy_threshold or len(chunk) < self.copy_threshold:
             return False
-        first = chunk[0].values.keys()
-        return all(item.values.keys() == first for item in chunk)
+        width = len(chunk[0].values)  # same width; a different field set shows as a KeyError in COPY
+        return all(len(item.values) == width for item in chunk)
 
     def _try_copy(self, conn: Connection, chunk: list[Item], conflict: tuple[Column[Any], ...]
                   ) -> dict[int, RecordResult] | None:
@@ -140,7 +140,7 @@ class Writer:
                 created = copy_upsert(conn, self.table, names, conflict, [i.values for i in chunk],
                                       [i.key for i in chunk], self.stream.key_of)
         except Exception as exc:
-            if row_fault(exc) is None:
+            if row_fault(exc) is None and not isinstance(exc, KeyError):
                 raise
             log.info("sql.write.copy_fallback", stream=self.stream.name, rows=len(chunk))
             return None

@@ -149,3 +149,16 @@ def test_copy_loads_loose_values_and_json_and_keeps_the_last_duplicate(postgres_
     assert len(rows) == 60 and rows[31].qty == 62 and rows[5].meta == {"lines": [5]}
     assert (rows[59].qty, rows[59].meta, rows[59].placed) == (7, None, None)
     sql.close()
+
+
+def test_copy_sized_chunks_with_different_fields_fall_back_without_loss(postgres_url: str, open_sql_db: Any) -> None:
+    db = open_sql_db("postgres")
+    table = contacts_table(db)
+    sql = connector(db, copy_threshold=10)
+    records = [{k: v for k, v in r.items() if k != "score"} for r in people(30)]
+    records[20] = {"id": 20, "name": "Twenty", "score": 3, "updated_at": STAMP}  # same width, other fields
+    with capture_logs() as logs:
+        result = sql.write("contacts", records)
+    assert not result.failed and count(db, table) == 30
+    assert [e["event"] for e in logs].count("sql.write.copy_fallback") == 1
+    sql.close()
