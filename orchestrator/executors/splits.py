@@ -65,7 +65,9 @@ class KeySample:
         ordered = sorted(set(self.keys), key=_sort_key)
         if partitions <= 1 or not ordered:
             return []
-        picks = {ordered[min(len(ordered) - 1, (i * len(ordered)) // partitions)] for i in range(1, partitions)}
+        # Never the smallest key: a range ending there would be empty.
+        picks = {ordered[max(1, min(len(ordered) - 1, (i * len(ordered)) // partitions))]
+                 for i in range(1, partitions)} - {ordered[0]}
         return sorted(picks, key=_sort_key)
 
 
