@@ -76,7 +76,7 @@ def _story(directory: Path, log_file: Path, *, accounts: int, seed: int) -> Demo
 
     # Data dated up to today, so "recent activity" and the sync lag mean what they say.
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    options = {"accounts": accounts, "base_time": today}
+    options: dict[str, Any] = {"accounts": accounts, "base_time": today}
     with DemoSandbox(directory, seed=seed, options=options) as sandbox:
         dataset = Dataset(GeneratorConfig(seed=seed, defects=True, **options))
         dataset.load_erp(f"sqlite:///{directory / 'erp.db'}")
