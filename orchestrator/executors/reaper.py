@@ -64,13 +64,21 @@ def _expired(book: PartitionBook, row: PartitionRow, settings: ExecutionSettings
     if row.status != "running":
         return None
     cutoff = book.now() - timedelta(seconds=settings.running_grace_s)
+    if row.published_at is not None and row.published_at > book.now() - _patience(row, settings.running_grace_s):
+        return None  # published (or re-published) recently: that copy may still wait in the queue
     if row.lease_expires_at is None or row.lease_expires_at <= cutoff:
         return "lease expired"
     return None
+
+
+def _patience(row: PartitionRow, grace_s: float) -> timedelta:
+    """Grace doubled per earlier re-publication (at most 16x): copies queued behind busy workers are
+    not copied again every pass, yet a copy that was lost too is replaced."""
+    return timedelta(seconds=grace_s * min(16, 2 ** row.republished))
 
 
 def _forgotten(book: PartitionBook, row: PartitionRow, settings: ExecutionSettings) -> bool:
     """A queued partition published so long ago that its message should have been taken."""
     if row.status != "queued" or row.published_at is None:
         return False
-    return row.published_at <= book.now() - timedelta(seconds=settings.queued_grace_s)
+    return row.published_at <= book.now() - _patience(row, settings.queued_grace_s)

@@ -102,6 +102,36 @@ class SliceRuntime:
                 log.warning("connector.close_failed", connector=type(connector).__name__)
 
 
+class LeaseKeeper:
+    """Renews the lease every third of its TTL while a slice works, so a slow batch (a Bulk job, a
+    loaded database) never looks like a dead worker; the lease then expires only when the process
+    is gone. A renewal that finds the lease taken stops renewing: the next checkpoint is fenced off.
+    """
+
+    def __init__(self, store: StateStore, lease: Lease) -> None:
+        self.store, self.lease = store, lease
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name="crmsync-lease", daemon=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.lease.ttl_s / 3):
+            try:
+                self.store.renew_lease(self.lease)
+            except StaleLeaseError:
+                log.warning("partition.lease_lost", partition=self.lease.partition)
+                return
+            except Exception:  # the store is unreachable now: the next renewal or checkpoint tells
+                log.warning("partition.lease_renew_failed", partition=self.lease.partition)
+
+
 def read_range(row: PartitionRow) -> ReadRange | None:
     """The partition's bounds as the range a connector reads."""
     bounds = row.bounds or {}
@@ -171,7 +201,8 @@ def _run(rt: SliceRuntime, task: SliceTask, key: PartitionKey, lease: Lease, row
     log.info("partition.slice_started", origin=task.origin, attempts=row.attempts, kind=row.kind)
     try:
         job = rt.job(task, row, progress)
-        result = run_partition(job, lease, rt.settings.slice_seconds)
+        with LeaseKeeper(rt.store, lease):
+            result = run_partition(job, lease, rt.settings.slice_seconds)
     except StaleLeaseError:
         log.error("partition.lease_lost")
         return "lost_lease"

@@ -220,6 +220,17 @@ class WorkerProcess:
                 pass
         self.kill()
 
+    def peak_rss_mb(self) -> float:
+        """The largest peak RSS (VmHWM) of the worker's processes, while they run."""
+        peak = 0
+        for pid in [self.proc.pid, *self.children()]:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            peak = max([peak] + [int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")])
+        return peak / 1024
+
     def children(self) -> list[int]:
         """Pids of the worker's pool processes."""
         path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
