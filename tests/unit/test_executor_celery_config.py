@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import SecretStr
 
 from orchestrator.config.models import ProjectConfig
@@ -62,3 +64,15 @@ def test_the_base_install_never_imports_celery() -> None:
             "assert 'celery' not in sys.modules, 'celery imported'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_compose_workers_run_a_real_crmsync_worker_command() -> None:
+    root = Path(__file__).resolve().parents[2]
+    services = yaml.safe_load((root / "docker" / "compose.yaml").read_text())["services"]
+    command = services["worker"]["command"]
+    assert command[0] == "worker" and "CRMSYNC_BROKER_URL" in services["worker"]["environment"]
+    crmsync = Path(sys.executable).with_name("crmsync")
+    help_text = subprocess.run([str(crmsync), "worker", "--help"], capture_output=True, text=True,
+                               env={"COLUMNS": "200", "PATH": str(crmsync.parent)}).stdout
+    assert all(flag in help_text for flag in command if flag.startswith("--"))
+    assert services["worker"]["depends_on"]["rabbitmq"] == {"condition": "service_healthy"}
