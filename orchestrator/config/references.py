@@ -28,9 +28,13 @@ class Problem:
     message: str
 
 
+SHIPPED_FOR_TYPE = {"sql": "erp"}
+"""A connector type whose shipped specs live under another name: SQL systems start from the demo ERP's."""
+
+
 def shipped_mappings(connector_type: str) -> Path | None:
     """The specs crmsync ships for a connector type, if it ships any."""
-    candidate = SHIPPED_SPECS / connector_type
+    candidate = SHIPPED_SPECS / SHIPPED_FOR_TYPE.get(connector_type, connector_type)
     return candidate if candidate.is_dir() else None
 
 

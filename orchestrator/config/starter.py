@@ -39,7 +39,7 @@ systems:
       url: postgresql+psycopg://crmsync@erp-db.internal:5432/erp
       password: ${ERP_DB_PASSWORD}
       schema: public
-    # Default: the specs shipped for the demo ERP (mappings/specs/sql in the crmsync package).
+    # Default: the specs shipped for the demo ERP (mappings/specs/erp in the crmsync package).
     # Copy them, edit them for your tables and columns, and point here:
     # mappings: mappings/erp
     timezone: Europe/Madrid     # how the ERP's naive timestamps are to be read
