@@ -82,14 +82,21 @@ class Database:
             yield conn
 
     def insert_ignore(self, conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]],
-                      index_elements: Sequence[str]) -> int:
-        """INSERT rows, skipping those that clash on the unique ``index_elements``; returns rows inserted."""
+                      index_elements: Sequence[str], *, count: bool = True) -> int:
+        """INSERT rows, skipping those that clash on the unique ``index_elements``; returns rows inserted.
+
+        ``count=False`` (the caller does not need the number; 0 is returned) sends a plain executemany,
+        several times faster for large batches than RETURNING, which the driver must answer row by row.
+        """
         if not rows:
             return 0
         if self.dialect in ("postgresql", "sqlite"):
             insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-            # RETURNING counts what was really inserted: executemany rowcounts are unreliable (-1).
             stmt = insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
+            if not count:
+                conn.execute(stmt, list(rows))
+                return 0
+            # RETURNING counts what was really inserted: executemany rowcounts are unreliable (-1).
             return len(conn.execute(stmt.returning(*table.primary_key.columns), list(rows)).all())
         inserted = 0
         for row in rows:  # any other dialect: one savepoint per row

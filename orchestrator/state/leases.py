@@ -133,7 +133,7 @@ def commit_batch(db: Database, lease: Lease, *, cursor: Mapping[str, Any] | None
         _renew(conn, db, lease)  # first: the fence (and the row lock on PostgreSQL)
         if cursor is not None:
             _put_cursor(conn, db, lease, cursor, run_id)
-        _xref.insert_links(conn, db, xref)
+        _xref.insert_links(conn, db, xref, count=False)
         if relink:
             _xref.relink_rows(conn, db, relink)
         if resolved_keys:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,3 +49,12 @@ def test_relinks_point_native_records_at_the_written_canonical_id(store: StateSt
     now = store.canonical_ids("crm", "Account", [f"001{i}" for i in range(5)] + ["001new"])
     assert now == {"0010": "erp-0", "0011": "erp-1", "0012": "erp-2", "0013": scanned["0013"],
                    "0014": scanned["0014"], "001new": "erp-9"}
+
+
+def test_new_canonical_ids_are_distinct_version_4_uuids_and_stable(store: StateStore) -> None:
+    keys = [f"C{i}" for i in range(1200)]
+    first = store.ensure_canonical_ids("erp", "customers", "Account", keys)
+    assert len(set(first.values())) == 1200
+    assert {uuid.UUID(v).version for v in first.values()} == {4}
+    again = store.ensure_canonical_ids("erp", "customers", "Account", [*keys[:10], "C-new"])
+    assert {k: again[k] for k in keys[:10]} == {k: first[k] for k in keys[:10]} and again["C-new"] not in first.values()
