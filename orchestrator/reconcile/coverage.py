@@ -24,9 +24,13 @@ LOST = frozenset({"closed_lost"})
 
 
 class CoverageCollector:
-    def __init__(self, inhouse: str, crm: str, now: datetime | None = None, activity_days: int = 90) -> None:
+    def __init__(self, inhouse: str, crm: str, now: datetime | None = None, activity_days: int = 90,
+                 entities: tuple[str, ...] = ("Opportunity", "Activity")) -> None:
         self.coverage = Coverage(inhouse=inhouse, crm=crm, activity_days=activity_days)
         self.now = now
+        # Key sets are kept only for what the job reads later: orders (revenue) and activities (adoption).
+        self.keep_customers = "Opportunity" in entities
+        self.keep_owners = "Activity" in entities
         self.in_crm: set[str] = set()  # in-house account keys matched to a live CRM account
         self.crm_owner: dict[str, str] = {}  # live CRM account key -> owner
         self.active: set[str] = set()
@@ -39,7 +43,7 @@ class CoverageCollector:
         crm = settings.crm or next((s.system for s in (right, left) if s.connector_type == "salesforce"),
                                    right.system)
         inhouse = left.system if crm == right.system else right.system
-        return cls(inhouse, crm, now, settings.activity_days)
+        return cls(inhouse, crm, now, settings.activity_days, tuple(job.entities))
 
     def add(self, record: CRecord, partner: CRecord | None) -> None:
         """A record as matching left it: with its counterpart, or alone (``partner`` None)."""
@@ -64,11 +68,13 @@ class CoverageCollector:
             cov.customers += 1
             if other is not None and not other.deleted:
                 cov.customers_in_crm += 1
-                self.in_crm.add(_key(record.key))
+                if self.keep_customers:
+                    self.in_crm.add(_key(record.key))
         elif record.system == cov.crm:
             cov.crm_accounts += 1
             owner = str(record.native.get("owner_id") or record.get("owner_id") or "(no owner)")
-            self.crm_owner[_key(record.key)] = owner
+            if self.keep_owners:
+                self.crm_owner[_key(record.key)] = owner
             cov.by_owner.setdefault(owner, {"accounts": 0, "active": 0})["accounts"] += 1
 
     def _order(self, record: CRecord) -> None:

@@ -150,6 +150,10 @@ class _EntityRun:
         # Which fields a side fills is read from the mapping specs; only mappers that do not say are watched.
         self.track_filled = any(self._mapped(side) is None for side in (engine.left, engine.right))
         self.refs = tuple(_references(entity))
+        # Keys of this entity are remembered only when something will look them up: a reference to it from
+        # an entity of the job (orphans, comparable references) or an observer resolving references back.
+        self.referenced = engine.identities is not None or any(
+            entity in targets for other in job.entities for targets in REFERENCES.get(other, {}).values())
 
     # ------------------------------------------------------------------ reading
     def run(self) -> None:
@@ -157,7 +161,7 @@ class _EntityRun:
         mapped = [bool(side.mappers(self.entity)) for side in (engine.left, engine.right)]
         for side, name in ((engine.left, "left"), (engine.right, "right")):
             self.domains[side.system] = _picklist_domains(side, self.entity)
-            if side.mappers(self.entity):
+            if side.mappers(self.entity) and self.referenced:
                 self.state.orphans.index(side.system, self.entity)
             for record in self._read(side):
                 self._add(name, record)  # type: ignore[arg-type]
@@ -171,7 +175,8 @@ class _EntityRun:
             for item in self.matcher.run():
                 if isinstance(item, Unmatched):
                     self._release(item.record, None)
-                    self.state.identities.alone(self.entity, item.record)
+                    if self.referenced:
+                        self.state.identities.alone(self.entity, item.record)
                     self.state.coverage.add(item.record, None)
                     self.engine.observer.alone(item.record, None)
             self.sink.extend(groups)
@@ -215,7 +220,8 @@ class _EntityRun:
             if self.entity in self.engine.job.settings.duplicates.entities:
                 self.duplicates[record.system].add(record)
             self.state.orphans.add(record)
-        self.state.orphans.index(record.system, self.entity).add(record)
+        if self.referenced:
+            self.state.orphans.index(record.system, self.entity).add(record)
         self.matcher.add(side, record)
 
     # ------------------------------------------------------------------ comparing
@@ -246,7 +252,8 @@ class _EntityRun:
                 self._pair(item)
                 matched.update((_ref(item.left), _ref(item.right)))
                 continue
-            self.state.identities.alone(self.entity, item.record)
+            if self.referenced:
+                self.state.identities.alone(self.entity, item.record)
             self.state.coverage.add(item.record, None)
             if _ref(item.record) in members:
                 held.append(item.record)
@@ -278,11 +285,11 @@ class _EntityRun:
     def _pair(self, pair: Pair) -> None:
         self._release(pair.left, pair.right)
         self._release(pair.right, pair.left)
-        identity = self.state.identities.pair(self.entity, pair)
+        identity = self.state.identities.pair(self.entity, pair) if self.referenced else ""
         self.state.coverage.add(pair.left, pair.right)
         found = list(deleted.check(pair, self.ctx))
         for finding in found:
-            if finding.code is FindingCode.MERGED:
+            if finding.code is FindingCode.MERGED and identity:
                 self.state.identities.alias(self.entity, identity, finding.records[1].system,
                                             finding.records[1].key)
         skip = _unresolved(pair.left, self.refs) | _unresolved(pair.right, self.refs)
