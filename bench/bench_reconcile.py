@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -142,9 +143,12 @@ def full_reconciliation(left: str, right: str, workdir: Path) -> tuple[float, fl
     config.write_text(PROJECT.format(dir=workdir, url=URL, left=left, right=right, specs=SPECS))
     cmd = [str(Path(sys.executable).with_name("crmsync")), "--log-level", "WARNING", "reconcile", "mirror",
            "-c", str(config)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     seconds, rss, result = run_measured(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert result.returncode == 0, f"crmsync reconcile exited {result.returncode}"
     report = json.loads((workdir / "reports" / "mirror-latest.json").read_text())
+    report["cpu_s"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return seconds, rss, report
 
 
@@ -168,7 +172,8 @@ def main() -> int:
         teardown(left, right)
     ok = seconds < 60 and rss < 1024 and rowdiff["rowdiff_s"] <= peer_s
     emit("reconcile", seconds, "s", peer="reladiff", peer_value=peer_s, peak_rss_mb=rss, peer_peak_rss_mb=peer_rss,
-         rows=ROWS, differing=len(changed), same_keys=True, findings=report["total"],
+         rows=ROWS, differing=len(changed), same_keys=True, findings=report["total"], cpu_s=round(report["cpu_s"], 1),
+         load_avg=round(os.getloadavg()[0], 1),
          **{k: round(v, 3) if isinstance(v, float) else v for k, v in rowdiff.items()}, target_met=ok)
     return 0 if ok else 1
 
