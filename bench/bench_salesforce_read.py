@@ -6,7 +6,7 @@ airbyte-source-salesforce 2.10.3 (its own choice for Contact: REST queryAll, bec
 compound address fields). Each runs as its own process and writes every record as a JSON line to
 /dev/null (the peer to its stdout, which this process counts and discards). Records/s is records
 over the wall time of that process, login and describe included; peak memory is the process's
-ru_maxrss. The value is crmsync's faster read.
+high-water RSS (VmHWM). The value is crmsync's faster read.
 
 The peer logs in at login.salesforce.com through the sandbox's CONNECT proxy, as the reference
 describes, and reads from the sandbox's plain-HTTP instance URL; crmsync logs in at the sandbox's
@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -129,10 +130,11 @@ def child(kind: str, login_url: str, ca: str) -> None:
     from connectors.retry import RetryPolicy
     from connectors.salesforce.config import SalesforceConfig
     from connectors.salesforce.connector import SalesforceConnector
-    from connectors.salesforce.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
+    # Credentials come from the parent: importing the sandbox here would add its memory to crmsync's.
     config = SalesforceConfig.model_validate({
-        "auth": {"flow": "client_credentials", "client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET},
+        "auth": {"flow": "client_credentials", "client_id": os.environ["BENCH_SF_CLIENT_ID"],
+                 "client_secret": os.environ["BENCH_SF_CLIENT_SECRET"]},
         "login_url": login_url, "ca_bundle": ca, "objects": ["Contact"], "bulk_poll_interval": 0.2,
         "bulk_read_threshold": 0 if kind == "bulk" else None})
     connector = SalesforceConnector(config, RetryPolicy())
@@ -148,9 +150,12 @@ def child(kind: str, login_url: str, ca: str) -> None:
 
 def run_child(kind: str, server: Server) -> tuple[float, float, int]:
     """(seconds, peak RSS MB, records) of one crmsync read in its own process."""
+    from connectors.salesforce.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+    env = {**os.environ, "BENCH_SF_CLIENT_ID": DEFAULT_CLIENT_ID, "BENCH_SF_CLIENT_SECRET": DEFAULT_CLIENT_SECRET}
     with tempfile.TemporaryFile() as out:
         seconds, rss, records = _measured([sys.executable, "-m", "bench.bench_salesforce_read", "--child", kind,
-                                           server.urls["https"], server.urls["ca"]], out, count_json=True)
+                                           server.urls["https"], server.urls["ca"]], out, count_json=True, env=env)
     return seconds, rss, records
 
 
@@ -186,16 +191,46 @@ def _measured(cmd: list[str], out: IO[bytes] | None, *, count_json: bool = False
     """Run ``cmd``; (seconds, peak RSS MB, records). Records: the child's JSON count, or RECORD lines on stdout."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=out if count_json else subprocess.PIPE, env=env)
+    peak = _PeakRss(proc.pid)
     records = 0 if count_json else _count_records(proc.stdout)
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc.wait()
     seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    peak.stop()
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[0]} exited {proc.returncode}")
     if count_json and out is not None:
         out.seek(0)
         records = int(json.loads(out.read().decode().strip().splitlines()[-1])["records"])
-    return seconds, usage.ru_maxrss / 1024, records
+    return seconds, peak.mb, records
+
+
+class _PeakRss:
+    """The child's own high-water RSS (VmHWM), sampled until it exits.
+
+    Not ru_maxrss: Linux carries the parent's high-water mark into a child across fork and exec, so a
+    child of this (large) benchmark process would report at least this process's peak.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.path = Path(f"/proc/{pid}/status")
+        self.mb = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.05):
+            try:
+                text = self.path.read_text()
+            except OSError:
+                return
+            for line in text.splitlines():
+                if line.startswith("VmHWM:"):
+                    self.mb = max(self.mb, int(line.split()[1]) / 1024)
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
 
 
 def _count_records(stream: IO[bytes] | None) -> int:

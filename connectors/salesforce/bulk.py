@@ -1,6 +1,6 @@
 """Bulk API 2.0: query jobs read as CSV pages by locator, ingest jobs for large upserts.
 
-Each results page is downloaded whole inside one retried request (spooled to disk past 32 MB) and
+Each results page is downloaded whole inside one retried request (spooled to disk past 4 MB) and
 then parsed by the csv module as a stream, so memory stays flat however large the result and a
 dropped connection re-fetches that page with the locator in hand. CSV values are turned back into
 the JSON types the REST API returns, so a record looks the same whichever API read it.

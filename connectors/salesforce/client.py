@@ -32,7 +32,7 @@ from connectors.salesforce.config import SalesforceConfig
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 Headers = CaseInsensitiveDict[str]
-SPOOL_BYTES = 32 * 1024 * 1024  # a Bulk results page larger than this spills to a temporary file
+SPOOL_BYTES = 4 * 1024 * 1024  # a Bulk results page larger than this spills to a temporary file (page cache)
 
 
 class VerifyingSession(requests.Session):
