@@ -22,13 +22,14 @@ def naive_table(postgres_url: str) -> Iterator[tuple[str, str]]:
     schema = "tw_" + uuid.uuid4().hex[:10]
     engine = sa.create_engine(postgres_url)
     with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        conn.execute(sa.text(f'CREATE TABLE "{schema}".customers (cust_no TEXT PRIMARY KEY, changed_ts TIMESTAMP)'))
+        conn.execute(sa.schema.CreateSchema(schema))
+        sa.Table("customers", sa.MetaData(), sa.Column("cust_no", sa.Text, primary_key=True),
+                 sa.Column("changed_ts", sa.DateTime), schema=schema).create(conn)
     try:
         yield postgres_url, schema
     finally:
         with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            conn.execute(sa.schema.DropSchema(schema, cascade=True))
         engine.dispose()
 
 
@@ -39,9 +40,9 @@ def test_a_window_end_in_the_systems_zone_is_compared_as_its_wall_time(naive_tab
     rows = {"before": local - timedelta(minutes=30),  # 12:30 Madrid: changed before the run started
             "after": local + timedelta(minutes=30)}  # 13:30 Madrid: after it
     engine = sa.create_engine(url)
+    table = sa.Table("customers", sa.MetaData(), autoload_with=engine, schema=schema)
     with engine.begin() as conn:
-        for key, ts in rows.items():
-            conn.execute(sa.text(f'INSERT INTO "{schema}".customers VALUES (:k, :t)'), {"k": key, "t": ts})
+        conn.execute(table.insert(), [{"cust_no": key, "changed_ts": ts} for key, ts in rows.items()])
     engine.dispose()
     config = SqlConnector.config_model.model_validate(
         {"url": url, "schema": schema, "streams": {"customers": {"updated_at": "changed_ts"}}})
