@@ -263,3 +263,18 @@ def test_data_calls_follow_the_instance_url_but_never_downgrade_a_real_org() -> 
     assert data_origin("https://acme.my.salesforce.com") == "https://acme.my.salesforce.com"
     assert data_origin("http://acme.my.salesforce.com") == "https://acme.my.salesforce.com"
     assert data_origin("http://127.0.0.1:8765") == "http://127.0.0.1:8765"
+
+
+def test_registered_as_an_entry_point_and_built_from_plain_settings_without_network() -> None:
+    from connectors import registry
+    from connectors.retry import NO_RETRY
+    from connectors.salesforce.connector import SalesforceConnector
+
+    connector = registry.create("salesforce", {
+        "auth": {"flow": "refresh_token", "client_id": "ck", "refresh_token": "rt"},
+        "login_url": "https://acme.my.salesforce.com", "objects": ["Contact"], "window": "P7D"}, NO_RETRY)
+    assert isinstance(connector, SalesforceConnector) and connector.capabilities.incremental
+    assert connector.config.window == timedelta(days=7)
+    with pytest.raises(ConfigurationError):
+        registry.create("salesforce", {"auth": {"flow": "saml"}}, NO_RETRY)
+    connector.close()
