@@ -128,7 +128,8 @@ def to_target(job: StreamJob, rows: Sequence[Row], outcome: Outcome) -> list[tup
     reverse = ReverseLookup(job.store, target.system, target.object_of)
     for canonical_field, entity in target.mapper.references.items():
         reverse.prefetch(entity, [str(v) for r in rows if (v := getattr(r.canonical, canonical_field, None))])
-    reverse.prefetch(job.stream, [r.canonical.id for r in rows if r.canonical.id])
+    if job.stream in target.mapper.references.values():  # a record may point at its own kind (Account.parent_id)
+        reverse.prefetch(job.stream, [r.canonical.id for r in rows if r.canonical.id])
     ctx = make_context(target, reverse_lookup=reverse)
     out: list[tuple[Row, NativeRecord]] = []
     for row in rows:
