@@ -110,10 +110,12 @@ class Reader:
         pending = list(reversed(self._plan(lower, upper)))
         while pending:
             start, end = pending.pop()
+            before = position.value
             try:
                 yield from self._window(start, end, position)
             except QueryTimeoutError:
-                left = max(start, position.value) if start and position.value else start or position.value
+                # Only what is left: from the last value emitted in this window, or all of it.
+                left = position.value if position.value != before else start
                 halves = self._split(left, end)
                 log.info("salesforce.read.window_split", stream=self.shape.name, parts=len(halves))
                 pending.extend(reversed(halves))

@@ -260,3 +260,22 @@ def test_deletes_by_external_id_are_looked_up_first(org: Any, make_connector: Ma
     statement = _q(org.requests("query/")[0])
     assert statement == "SELECT Id, ERP_Contact_No__c FROM Contact WHERE ERP_Contact_No__c IN ('E-gone','E9')"
     assert parse_qs(urlparse(org.requests("composite/sobjects")[0].url).query)["ids"] == [known]
+
+
+def test_query_timeout_after_some_pages_splits_only_what_is_left(org: Any, make_connector: Make) -> None:
+    def answer(request: Any, context: Any) -> Any:
+        statement = _q(request)
+        if "SystemModstamp >= 2023-12-31T00:00:00.000Z" in statement:
+            return org.page([org.contact(1, 1), org.contact(2, 2)], NEXT)
+        if "SystemModstamp >= 2024-01-01T00:00:02.000Z" in statement:
+            return org.page([org.contact(2, 2), org.contact(3, 3)])
+        return org.page([])
+
+    org.mock.get(f"{org.DATA}queryAll/", json=answer)
+    org.mock.get(org.INSTANCE + NEXT, status_code=400,
+                 json=[{"errorCode": "QUERY_TIMEOUT", "message": "Your query request was running for too long."}])
+    start = org.NOW.replace(year=2023, month=12, day=31, hour=0)
+    ids = _ids(_read(make_connector(), Cursor(value=start)))
+    assert ids == [org.contact(n, 0)["Id"] for n in (1, 2, 3)]
+    lowers = [_q(r).split("SystemModstamp >= ")[1][:24] for r in org.requests("queryAll/")]
+    assert lowers[0] == "2023-12-31T00:00:00.000Z" and lowers[1] == "2024-01-01T00:00:02.000Z"
