@@ -107,6 +107,9 @@ def test_key_sweep_finds_hard_deletes_and_key_ranges_partition(db: Any) -> None:
     assert len(swept) == 10 and sorted(int(t) for b in swept for t in b.tombstones) == [3, 333, 999]
     spec = {s.name: s for s in sql.discover()}["events"]
     assert spec.supports_deletes and spec.cursor_field == "changed" and spec.primary_key == ("id",)
+    described = {f.name: (f.type, f.nullable, f.length) for f in spec.fields}
+    assert described == {"id": ("integer", False, None), "body": ("string", True, 40),
+                         "changed": ("datetime", False, None), "deleted_flag": ("string", False, 1)}
     middle = [r for b in drain(sql, range=KeyRange(start=100, end=200)) for r in b.records]
     assert sorted(ids(middle)) == list(range(100, 200))
     sql.close()
