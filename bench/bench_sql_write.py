@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CHAR, BigInteger, Column, DateTime, MetaData, String, Table, create_engine, text
+from sqlalchemy import CHAR, BigInteger, Column, DateTime, MetaData, String, Table, create_engine, event, text
 
 from bench.common import emit, self_peak_rss_mb
 from connectors.retry import RetryPolicy
@@ -80,6 +80,7 @@ def run_child(rows: int) -> dict[str, Any]:
                            streams={"contacts": {"updated_at": "changed_ts", "soft_delete_column": "deleted_flag",
                                                  "deleted_value": "Y"}})
         sql = SqlConnector(config, RetryPolicy())
+        backends = _backend_pids(sql)
         written, failed, write_seconds, write_cpu = 0, 0, 0.0, 0.0
         for chunk in generate(rows):
             started, cpu = time.perf_counter(), time.process_time()
@@ -88,6 +89,7 @@ def run_child(rows: int) -> dict[str, Any]:
             write_cpu += time.process_time() - cpu
             written += len(result.results)
             failed += len(result.failed)
+        server_cpu = sum(_cpu_seconds(pid) for pid in backends)
         started = time.perf_counter()
         read = sum(len(batch.records) for batch in sql.read("contacts"))
         read_seconds = time.perf_counter() - started
@@ -99,7 +101,30 @@ def run_child(rows: int) -> dict[str, Any]:
     return {"rows": rows, "written": written, "failed": failed, "read": read,
             "write_rps": written / write_seconds, "read_rps": read / read_seconds,
             "write_cpu_us_per_row": 1e6 * write_cpu / written,
+            "write_rps_per_cpu": written / (write_cpu + server_cpu),
             "peak_rss_mb": self_peak_rss_mb()}
+
+
+def _backend_pids(sql: SqlConnector) -> set[int]:
+    """PostgreSQL backend pids of the connector's connections (the server is local: /proc has them)."""
+    pids: set[int] = set()
+
+    @event.listens_for(sql.client.engine, "connect")
+    def _remember(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pids.add(cursor.fetchone()[0])
+
+    return pids
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (0 when it is gone or not ours to see)."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(rows: int) -> dict[str, Any]:
@@ -119,6 +144,7 @@ def main() -> int:
          read_value=round(one["read_rps"], 1), peak_rss_mb_4x=round(four["peak_rss_mb"], 1),
          write_value_4x=round(four["write_rps"], 1), rows=ROWS, memory_flat=flat,
          write_cpu_us_per_row=round(one["write_cpu_us_per_row"], 2), load_avg=round(load, 1),
+         write_value_per_cpu_second=round(one["write_rps_per_cpu"], 1),
          target_met=one["write_rps"] >= TARGET)
     return 0 if ok_rows and flat and one["write_rps"] >= TARGET else 1
 
