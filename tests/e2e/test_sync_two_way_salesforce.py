@@ -87,7 +87,7 @@ def write_project(root: Path, sandbox: Sandbox, url: str, schema: str) -> Path:
 def crmsync(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SF_CLIENT_SECRET": DEFAULT_CLIENT_SECRET}
     return subprocess.run([CRMSYNC, "--log-format", "json", "--log-level", "WARNING", *args, "--config",
-                           str(project)], capture_output=True, text=True, env=env, timeout=900)
+                           str(project)], capture_output=True, text=True, env=env, timeout=max(900, RECORDS // 20))
 
 
 def last_run(project: Path) -> dict[str, Any]:
@@ -169,6 +169,7 @@ def assert_one_to_one(sb: Sandbox, engine: sa.Engine, state_db: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(max(600, RECORDS // 10))  # the full-size run takes minutes on a busy 2-core machine
 def test_two_way_sync_settles_edits_on_both_sides_by_policy(tmp_path: Path, sandbox: Sandbox,
                                                             erp: tuple[sa.Engine, str]) -> None:
     engine, schema = erp
