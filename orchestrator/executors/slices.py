@@ -69,7 +69,9 @@ class SliceRuntime:
 
     def job(self, task: SliceTask, row: PartitionRow, observer: NullObserver) -> StreamJob:
         """The stream's job for this slice: the thread's connectors, this run's options and range."""
-        jobs: dict[tuple[str, str], StreamJob] = self._local.__dict__.setdefault("jobs", {})
+        jobs: dict[tuple[str, str], StreamJob] | None = getattr(self._local, "jobs", None)
+        if jobs is None:
+            jobs = self._local.jobs = {}
         base = jobs.get((task.sync, task.stream))
         options = RunOptions(task.run_id, self._run_started(task.run_id))
         if base is None:

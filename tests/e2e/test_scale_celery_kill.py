@@ -10,6 +10,7 @@ them.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -141,6 +142,13 @@ def test_kills_and_a_purged_queue_still_land_every_record_exactly_once(tmp_path:
         assert run.summary["partitions"]["republished_by_reaper"] >= len(reaped)
         assert sum(r.counts.get("written", 0) for r in rows) >= N  # replayed batches count again, never fewer
         assert xref_counts(project) == [("crm", N, N), ("erp", N, N)]  # one canonical id per record, linked once
+
+        shown = subprocess.run(project.command("runs", "show", run_id, "--json"), env=project.env(),
+                               cwd=project.workdir, capture_output=True, text=True, timeout=60)
+        assert shown.returncode == 0, shown.stderr[-2000:]
+        listed = {p["partition"]: p for p in json.loads(shown.stdout)["partitions"]}
+        assert listed[killed_child.partition]["recovered_by"] == killed_child.recovered_by
+        assert listed[killed_child.partition]["taken_over_from"] == killed_child.taken_over_from
     finally:
         for worker in workers:
             worker.stop(timeout=20)

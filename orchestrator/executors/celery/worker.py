@@ -8,6 +8,7 @@ new process.
 
 from __future__ import annotations
 
+import os
 import socket
 from typing import Any
 
@@ -65,7 +66,7 @@ def run_worker(backend: CeleryBackend, *, concurrency: int = 2, reap_every_s: fl
         backend.holder.close()
 
     worker_process_shutdown.connect(_close_runtime, weak=False)
-    name = hostname or f"crmsync-{socket.gethostname()}-{_pid()}@{socket.gethostname()}"
+    name = hostname or f"crmsync-{os.getpid()}@{socket.gethostname()}"
     worker = backend.app.Worker(concurrency=concurrency, pool="prefork", loglevel=loglevel, hostname=name,
                                 queues=[backend.settings.queue, backend.settings.recon_queue],
                                 without_gossip=True, without_mingle=True, optimization="fair", quiet=True)
@@ -73,9 +74,3 @@ def run_worker(backend: CeleryBackend, *, concurrency: int = 2, reap_every_s: fl
              reap_every_s=reap_every_s)
     worker.start()
     return int(worker.exitcode or 0)
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()
