@@ -81,7 +81,9 @@ class OrphanDetector:
             value = record.native.get(REF_PREFIX + path, record.get(path))
             if value in (None, "") or (path == "owner_id" and str(value).startswith(QUEUE_PREFIX)):
                 continue
-            if not self._found(record.system, targets, str(value)):
+            # Pending only when the reference is not found among targets that are being read; a reference to
+            # an entity nobody reads here can never be judged and is not kept (memory stays flat).
+            if self._found(record.system, targets, str(value)) is False:
                 self._pending.append((_slim(record), path, targets, str(value)))
 
     def findings(self) -> Iterator[Finding]:
