@@ -245,3 +245,19 @@ def test_a_cancelled_run_ends_its_queued_partitions_as_cancelled(project: Any) -
     assert [work_slice(runtime(project, queue), t) for t in planned.tasks] == ["cancelled", "cancelled"]
     assert project.store.get_run(planned.run_id).status == "cancelled"  # type: ignore[union-attr]
     assert crm_rows(project) == {}
+
+
+def test_a_slice_whose_worker_dies_every_time_ends_failed_never_retried_forever(project: Any) -> None:
+    planned = plan_run(project.config, project.store, project.services, "copy", RunRequest(partitions=2),
+                       executor="local")
+    task = planned.tasks[0]
+    key = PartitionKey(task.run_id, task.stream, task.partition)
+    book = PartitionBook(project.store)
+    for n in range(FAST.max_attempts):  # each delivery starts the slice, then its process is killed
+        lease = project.store.acquire_lease(task.sync, task.stream, task.partition, f"w-dead-{n}", FAST.lease_ttl_s)
+        assert lease is not None and book.start_slice(lease, key, 0, recovered_by="redelivery") is not None
+        project.clock.advance(FAST.lease_ttl_s + 1)
+    assert work_slice(runtime(project, LocalQueue()), task.again("wait")) == "failed"
+    row = book.get(key)
+    assert row is not None and row.status == "failed" and row.takeovers == FAST.max_attempts  # the last: ours
+    assert row.error == "gave up after 3 attempts: the worker working it was lost every time"
