@@ -12,8 +12,9 @@ what is left of the window into halves.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -91,7 +92,7 @@ class Reader:
             key = self.config.upsert_keys.get(self.shape.name, "Id")
             self.conditions = soql.key_range(read_range.start, read_range.end, key)
         if self.cf is None:
-            yield from self._window(None, None, Position())
+            yield from self._window(None, None, Position(), self._prepare(None, None))
             return
         upper = self.now()
         lower = position.value - self.config.lookback if position.value else _aware(self.config.start_date)
@@ -107,61 +108,70 @@ class Reader:
         yield from self._windows(lower, upper, position)
 
     def _windows(self, lower: datetime | None, upper: datetime, position: Position) -> Iterator[Batch]:
-        pending = list(reversed(self._plan(lower, upper)))
-        while pending:
-            start, end = pending.pop()
-            before = position.value
+        """Windows in order; the next window's Bulk job is prepared while this one is read.
+
+        A Bulk job is work the org does on its own: starting the next one while the current one's
+        results are downloaded overlaps the two (the job's own requests are still one at a time).
+        """
+        plan = WindowPlan(lower, upper, self.config.window, self._earliest)
+        early: dict[Window, Future[QueryJob | None]] = {}
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="salesforce-bulk-job") as worker:
             try:
-                yield from self._window(start, end, position)
-            except QueryTimeoutError:
-                # Only what is left: from the last value emitted in this window, or all of it.
-                left = position.value if position.value != before else start
-                halves = self._split(left, end)
-                log.info("salesforce.read.window_split", stream=self.shape.name, parts=len(halves))
-                pending.extend(reversed(halves))
+                while (window := plan.pop()) is not None:
+                    following = plan.peek()
+                    if self.config.prefetch and following is not None and following not in early:
+                        early[following] = worker.submit(self._prepare, *following)
+                    before, emitted = position.value, False
+                    try:
+                        job = early.pop(window).result() if window in early else self._prepare(*window)
+                        for batch in self._window(*window, position, job):
+                            emitted = emitted or bool(batch.records or batch.tombstones)
+                            yield batch
+                    except QueryTimeoutError:
+                        # Only what is left: from the last value emitted in this window, or all of it.
+                        left = position.value if position.value != before else window[0]
+                        plan.split(left, window[1], self.config.min_window, self.shape.name)
+                        continue
+                    if not emitted:
+                        plan.skip_empty()
+            finally:
+                self._discard(early)
 
-    def _plan(self, lower: datetime | None, upper: datetime) -> list[Window]:
-        if lower is not None and lower >= upper:
-            return []
-        if self.config.window is None:
-            return [(lower, upper)]
-        left = lower or self._earliest(upper)
-        if left is None:
-            return []
-        windows: list[Window] = []
-        while left < upper:
-            right = min(left + self.config.window, upper)
-            windows.append((left, right))
-            left = right
-        return windows
+    def _discard(self, early: dict[Window, Future[QueryJob | None]]) -> None:
+        """Delete jobs prepared for windows this read never reached (it stopped early or skipped them)."""
+        for future in early.values():
+            if not future.cancel() and future.exception() is None and (job := future.result()) is not None:
+                self.bulk.delete(job)
 
-    def _split(self, start: datetime | None, end: datetime | None) -> list[Window]:
-        assert end is not None
-        start = start or self._earliest(end)
-        if start is None:
-            return []
-        if end - start <= self.config.min_window:
-            raise StreamError(f"{self.shape.name}: QUERY_TIMEOUT on a window of {end - start}; "
-                              "add a selective index or narrow the fields", code="QUERY_TIMEOUT")
-        middle = start + (end - start) / 2
-        return [(start, middle), (middle, end)]
-
-    def _earliest(self, upper: datetime) -> datetime | None:
+    def _earliest(self, lower: datetime | None, upper: datetime) -> datetime | None:
+        """The first cursor value in ``[lower, upper)``, or None when there is none."""
         assert self.cf is not None
-        first = query.first(self.client, soql.select(self.shape.name, [self.cf], self.cf, None, upper, limit=1,
-                                                      conditions=self.conditions),
-                            include_deleted=self.deleted)
+        statement = soql.select(self.shape.name, [self.cf], self.cf, lower, upper, limit=1,
+                                conditions=self.conditions)
+        first = query.first(self.client, statement, include_deleted=self.deleted)
         return parse_stamp(first[self.cf]) if first and first.get(self.cf) else None
 
     # -- one window ------------------------------------------------------------------------------
 
-    def _window(self, start: datetime | None, end: datetime | None, position: Position) -> Iterator[Batch]:
-        if self._use_bulk(start, end):
-            try:
-                yield from self._bulk_window(start, end, position, None)
-                return
-            except BulkNotSupportedError as exc:
-                log.warning("salesforce.read.bulk_refused", stream=self.shape.name, error=exc.code)
+    def _prepare(self, start: datetime | None, end: datetime | None) -> QueryJob | None:
+        """A completed Bulk job for the window, or None when it is read through REST."""
+        if not self._use_bulk(start, end):
+            return None
+        statement = soql.select(self.shape.name, self.shape.select, self.cf, start, end, ordered=False,
+                                conditions=self.conditions)
+        try:
+            job = self.bulk.start(statement, include_deleted=self.deleted)
+        except BulkNotSupportedError as exc:
+            log.warning("salesforce.read.bulk_refused", stream=self.shape.name, error=exc.code)
+            return None
+        self.bulk.wait(job)
+        return job
+
+    def _window(self, start: datetime | None, end: datetime | None, position: Position,
+                job: QueryJob | None) -> Iterator[Batch]:
+        if job is not None:
+            yield from self._bulk_window(start, end, position, job)
+            return
         statement = soql.select(self.shape.name, self.shape.select, self.cf, start, end,
                                 conditions=self.conditions)
         size = min(self.config.page_size, max(200, self.config.batch_size))
@@ -202,13 +212,8 @@ class Reader:
         return Batch(out, position.cursor(), tombstones)
 
     def _bulk_window(self, start: datetime | None, end: datetime | None, position: Position,
-                     job: QueryJob | None) -> Iterator[Batch]:
+                     job: QueryJob) -> Iterator[Batch]:
         """An unordered window: batches carry the starting cursor plus resume data until it completes."""
-        if job is None:
-            statement = soql.select(self.shape.name, self.shape.select, self.cf, start, end, ordered=False,
-                                    conditions=self.conditions)
-            job = self.bulk.start(statement, include_deleted=self.deleted)
-            self.bulk.wait(job)
         top, top_ids = "", list[str]()  # highest stamp in the window (one format: a plain string compare)
         cf, size, held = self.cf, self.config.batch_size, None
         out: list[dict[str, Any]] = []
@@ -267,6 +272,58 @@ class Reader:
         log.info("salesforce.read.bulk_resumed", stream=self.shape.name, job=job_id)
         yield from self._bulk_window(start, end, position, QueryJob(job_id, data.get("locator")))
         return end
+
+
+class WindowPlan:
+    """The windows of one read over ``[lower, upper)``: pieces of ``size``, split halves first.
+
+    Pieces are made as the read goes, so a long range costs nothing up front, and after a piece
+    that held nothing the next one starts at the next record (one query instead of a query per
+    empty piece).
+    """
+
+    def __init__(self, lower: datetime | None, upper: datetime, size: timedelta | None,
+                 earliest: Callable[[datetime | None, datetime], datetime | None]) -> None:
+        self.upper, self.size, self.earliest = upper, size, earliest
+        self.halves: list[Window] = []
+        self.whole: Window | None = (lower, upper) if size is None and (lower is None or lower < upper) else None
+        self.next = earliest(lower, upper) if size is not None and lower is None else lower
+
+    def peek(self) -> Window | None:
+        if self.halves:
+            return self.halves[-1]
+        if self.size is None:
+            return self.whole
+        if self.next is None or self.next >= self.upper:
+            return None
+        return (self.next, min(self.next + self.size, self.upper))
+
+    def pop(self) -> Window | None:
+        window = self.peek()
+        if window is None or self.halves:
+            return self.halves.pop() if self.halves else None
+        if self.size is None:
+            self.whole = None
+        else:
+            self.next = window[1]
+        return window
+
+    def skip_empty(self) -> None:
+        if self.size is not None and not self.halves and self.next is not None and self.next < self.upper:
+            self.next = self.earliest(self.next, self.upper)
+
+    def split(self, start: datetime | None, end: datetime | None, smallest: timedelta, name: str) -> None:
+        """Put the two halves of ``[start, end)`` first (QUERY_TIMEOUT); too small a window fails the stream."""
+        assert end is not None
+        start = start or self.earliest(None, end)
+        if start is None:
+            return
+        if end - start <= smallest:
+            raise StreamError(f"{name}: QUERY_TIMEOUT on a window of {end - start}; "
+                              "add a selective index or narrow the fields", code="QUERY_TIMEOUT")
+        middle = start + (end - start) / 2
+        self.halves.extend([(middle, end), (start, middle)])
+        log.info("salesforce.read.window_split", stream=name, start=start.isoformat(), end=end.isoformat())
 
 
 def _tail(records: list[dict[str, Any]], cf: str, stamp: str) -> Iterator[dict[str, Any]]:

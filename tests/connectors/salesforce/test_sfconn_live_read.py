@@ -94,6 +94,15 @@ def test_bulk_and_rest_reads_agree_and_resume_by_locator(live: Any) -> None:
     final = bulk_batches[-1].cursor
     assert final is not None and final.extra == {} and final.value == datetime.fromisoformat(_stamp(2999))
 
+    # Windows read through Bulk, each next job prepared while the current one is read: same records,
+    # and the cursor never moves backwards from one batch to the next.
+    windowed = list(live.connector(fields=fields, bulk_read_threshold=0, bulk_max_records=400, batch_size=300,
+                                   window="PT0.1S", start_date=BASE.isoformat()).read("Contact"))
+    assert sorted(r["Id"] for b in windowed for r in b.records) == sorted(r["Id"] for r in rest)
+    values = [b.cursor.value for b in windowed if b.cursor is not None and b.cursor.value is not None]
+    assert values == sorted(values) and len({b.cursor.extra["bulk"]["job"] for b in windowed
+                                             if b.cursor is not None and b.cursor.extra}) >= 4
+
     # A run that stops after its third batch (the job is left in place) resumes from the job's locator.
     stopped = live.connector(fields=fields, bulk_read_threshold=0, bulk_max_records=700, batch_size=500)
     reading = stopped.read("Contact")

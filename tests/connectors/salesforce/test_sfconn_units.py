@@ -278,3 +278,31 @@ def test_registered_as_an_entry_point_and_built_from_plain_settings_without_netw
     with pytest.raises(ConfigurationError):
         registry.create("salesforce", {"auth": {"flow": "saml"}}, NO_RETRY)
     connector.close()
+
+
+def test_window_plan_makes_pieces_as_it_goes_and_jumps_empty_stretches() -> None:
+    from connectors.salesforce.reader import WindowPlan
+
+    day = timedelta(days=1)
+    start, upper = datetime(2020, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
+    asked: list[datetime | None] = []
+
+    def earliest(lower: datetime | None, _upper: datetime) -> datetime | None:
+        asked.append(lower)
+        return datetime(2025, 12, 30, tzinfo=UTC) if lower and lower < datetime(2025, 12, 30, tzinfo=UTC) else None
+
+    plan = WindowPlan(start, upper, day, earliest)
+    assert plan.pop() == (start, start + day)
+    plan.skip_empty()  # nothing in the first day: jump to the next record
+    assert plan.pop() == (datetime(2025, 12, 30, tzinfo=UTC), datetime(2025, 12, 31, tzinfo=UTC))
+    plan.split(datetime(2025, 12, 30, 12, tzinfo=UTC), datetime(2025, 12, 31, tzinfo=UTC), timedelta(seconds=1), "X")
+    assert plan.pop() == (datetime(2025, 12, 30, 12, tzinfo=UTC), datetime(2025, 12, 30, 18, tzinfo=UTC))
+    assert plan.pop() == (datetime(2025, 12, 30, 18, tzinfo=UTC), datetime(2025, 12, 31, tzinfo=UTC))
+    assert plan.pop() == (datetime(2025, 12, 31, tzinfo=UTC), upper)
+    plan.skip_empty()
+    assert plan.pop() is None and len(asked) == 1  # nothing left to look for after the last piece
+    whole = WindowPlan(None, upper, None, earliest)
+    assert whole.pop() == (None, upper) and whole.pop() is None
+    with pytest.raises(StreamError):
+        WindowPlan(start, upper, None, earliest).split(start, start + timedelta(milliseconds=500),
+                                                       timedelta(seconds=1), "X")
