@@ -103,6 +103,11 @@ class SalesforceConnector:
         except ConnectorError as exc:
             report.items.append(CheckItem("login", False, str(exc)))
             return report
+        if self.config.objects is None:
+            try:
+                report.items.append(CheckItem("objects", True, f"{len(self.object_names())} queryable objects"))
+            except (ConfigurationError, AuthenticationError) as exc:
+                report.items.append(CheckItem("objects", False, str(exc)))
         for name in self.config.objects or ():
             try:
                 fields = len(self.shape(name).select)

@@ -249,6 +249,7 @@ def test_discover_and_check(org: Any, make_connector: Make) -> None:
     report = connector.check()
     assert report.ok and [i.name for i in report.items] == ["login", "object Contact", "object Account", "api budget"]
     everything = make_connector()
+    assert [i.reason for i in everything.check().items if i.name == "objects"] == ["8 queryable objects"]
     assert {s.name for s in everything.discover()} == {"Account", "Contact", "Lead", "Opportunity", "Task", "Event",
                                                         "User", "Group"}
 
