@@ -94,8 +94,10 @@ def test_kills_and_a_purged_queue_still_land_every_record_exactly_once(tmp_path:
             book = PartitionBook(store)
 
             def running(exclude: set[str]) -> PartitionRow | None:
-                return next((r for r in book.for_run(run_id) if r.status == "running" and r.worker
-                             and r.partition not in exclude and r.counts.get("read", 0) > 0), None)
+                """A partition at work, the one that started last (least likely to end before the kill)."""
+                busy = [r for r in book.for_run(run_id) if r.status == "running" and r.worker
+                        and r.partition not in exclude and r.counts.get("read", 0) > 0]
+                return min(busy, key=lambda r: r.counts["read"], default=None)
 
             # 1. A purged queue: the queued partitions' messages are gone; only the reaper can bring them back.
             wait_for(lambda: running(set()), "a partition at work")
@@ -106,10 +108,11 @@ def test_kills_and_a_purged_queue_still_land_every_record_exactly_once(tmp_path:
             assert child is not None
             os.kill(worker_pid(child), signal.SIGKILL)
             # 3. SIGKILL a whole worker (main process and pool) in the middle of another partition.
-            other = wait_for(lambda: next((r for r in book.for_run(run_id) if r.status == "running" and r.worker
-                                           and r.partition != child.partition and r.counts.get("read", 0) > 0
-                                           and any(worker_pid(r) in w.children() for w in workers)), None),
-                             "a partition on a live worker")
+            def on_live_worker() -> PartitionRow | None:
+                row = running({child.partition})
+                return row if row and any(worker_pid(row) in w.children() for w in workers) else None
+
+            other = wait_for(on_live_worker, "a partition on a live worker")
             doomed = next(w for w in workers if worker_pid(other) in w.children())
             doomed.kill()
             # 4. A worker comes back.
