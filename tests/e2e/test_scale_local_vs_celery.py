@@ -22,9 +22,9 @@ from orchestrator.executors.testing import (
 )
 from orchestrator.state import StateStore
 
-N = 8000
+N = 4000
 pytestmark = pytest.mark.slow
-BLANK = (0, 17, 4321, 7999)  # blank names: the mapping rejects them (required_missing)
+BLANK = (0, 17, 2321, 3999)  # blank names: the mapping rejects them (required_missing)
 
 
 def quarantined(project: ScaleProject) -> list[tuple[str, str, tuple[str, ...]]]:
