@@ -47,11 +47,11 @@ def read_one(project: ProjectConfig, services: Services, row: XrefRow) -> dict[s
 def single_key_range(native_id: str) -> KeyRange:
     """A narrow key range that holds ``native_id`` (the caller keeps only the exact key).
 
-    Whole numbers end at the next number; an 18-character Salesforce Id ends at the next 15-character
-    base, because its last three characters are a checksum and Salesforce refuses an Id whose checksum
-    is wrong; any other text ends just after itself.
+    Whole numbers end at the next number (a text key of digits then reads only the keys it prefixes);
+    an 18-character Salesforce Id ends at the next 15-character base, because its last three characters
+    are a checksum and Salesforce refuses an Id whose checksum is wrong; other text ends just after itself.
     """
-    if native_id.isdigit():
+    if native_id.isdigit() and str(int(native_id)) == native_id:  # "007" is text: its range ends at "007\x00"
         return KeyRange(start=native_id, end=str(int(native_id) + 1))
     if len(native_id) == 18 and native_id.isascii() and native_id.isalnum():
         return KeyRange(start=native_id, end=_next_alnum(native_id[:15]))

@@ -10,6 +10,7 @@ from orchestrator.commands.customer_cmd import single_key_range
 def test_whole_numbers_and_text_get_the_narrowest_range() -> None:
     assert single_key_range("106") == KeyRange(start="106", end="107")
     assert single_key_range("C000123") == KeyRange(start="C000123", end="C000123\x00")
+    assert single_key_range("007") == KeyRange(start="007", end="007\x00")  # not ["007", "8"): all of 0-7
 
 
 def test_salesforce_ids_end_at_the_next_valid_fifteen_character_base() -> None:
