@@ -134,7 +134,7 @@ def write_project(root: Path, sandbox: Sandbox, schema: str) -> Path:
                 "auth": {"flow": "client_credentials", "client_id": DEFAULT_CLIENT_ID,
                          "client_secret": "${SF_CLIENT_SECRET}"},
                 "login_url": sandbox.urls["https"], "ca_bundle": sandbox.urls["ca"], "objects": ["Account", "Contact"],
-                "bulk_read_threshold": 0, "bulk_max_records": 50_000, "bulk_poll_interval": 0.2,
+                "bulk_read_threshold": 0, "bulk_max_records": 20_000, "bulk_poll_interval": 0.2,
                 "batch_size": 10_000}},
             "erp": {"connector": "sql", "mappings": "erp", "timezone": "Europe/Madrid", "settings": {
                 "url": POSTGRES, "schema": schema, "batch_size": 5000, "streams": {
