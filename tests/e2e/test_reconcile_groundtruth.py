@@ -4,7 +4,7 @@ records (recall 100%), reports no formatting-only variant, and >= 99% of its fin
 Both sides come from the project's one generator: the ERP tables in SQLite through the SQL connector,
 the Salesforce rows (recycle bin included, so merged losers keep their MasterRecordId) through the
 in-memory connector with the org's real describe. The shipped mapping specs are used, with the
-demo org's multi-currency amounts and full stage list added to the Opportunity spec.
+demo org's multi-currency amounts added to the Opportunity spec.
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ SPECS = Path(__file__).resolve().parents[2] / "mappings" / "specs"
 ERP_LABELS = {"RETAIL": "Retail", "WHOLESALE": "Wholesale", "MANUFACT": "Manufacturing", "SERVICES": "Services",
               "PUBLIC": "Government", "HEALTH": "Healthcare"}
 ENTITIES = ["Account", "Contact", "Opportunity", "Lead", "Activity"]
-STAGES = {"Value Proposition": "proposal", "Id. Decision Makers": "qualification", "Perception Analysis": "proposal"}
 
 
 def at(text: str) -> datetime:
@@ -53,13 +52,11 @@ def at(text: str) -> datetime:
 
 
 def salesforce_specs(tmp: Path) -> Path:
-    """The shipped Salesforce specs, with the demo org's currencies per record and every stage it uses."""
+    """The shipped Salesforce specs, with the demo org's currencies per record (every stage it uses is shipped)."""
     folder = tmp / "salesforce-specs"
     shutil.copytree(SPECS / "salesforce", folder)
     spec = yaml.safe_load((folder / "opportunity.yaml").read_text())
     for field in spec["fields"]:
-        if field.get("canonical") == "stage":
-            field["transforms"][0]["value_map"]["map"].update(STAGES)
         if field.get("canonical") == "amount":
             field["native"], field["transforms"] = ["Amount", "CurrencyIsoCode"], [{"money": {"scale": 2}}]
     (folder / "opportunity.yaml").write_text(yaml.safe_dump(spec))

@@ -72,16 +72,12 @@ reconciliations:
 
 
 def salesforce_specs(tmp: Path) -> Path:
-    """The shipped Salesforce specs with the demo org's per-record currencies and its full stage list (the
-    shipped Opportunity spec is single-currency EUR and lacks three standard stages)."""
+    """The shipped Salesforce specs with the demo org's per-record currencies (the shipped Opportunity spec
+    is single-currency EUR: CurrencyIsoCode exists only in multi-currency orgs)."""
     folder = tmp / "salesforce-specs"
     shutil.copytree(SPECS / "salesforce", folder, ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
     spec = yaml.safe_load((folder / "opportunity.yaml").read_text())
     for field in spec["fields"]:
-        if field.get("canonical") == "stage":
-            field["transforms"][0]["value_map"]["map"].update(
-                {"Value Proposition": "proposal", "Id. Decision Makers": "qualification",
-                 "Perception Analysis": "proposal"})
         if field.get("canonical") == "amount":
             field["native"], field["transforms"] = ["Amount", "CurrencyIsoCode"], [{"money": {"scale": 2}}]
     (folder / "opportunity.yaml").write_text(yaml.safe_dump(spec))
