@@ -178,7 +178,7 @@ Finish = Callable[[str], "str | None | object"]
 # Recent E.164 results known to be their own normal form, so ``is_canonical`` answers the model's
 # check of a value this module just produced with a dictionary hit. Bounded: cleared when full.
 _CANONICAL: dict[str, None] = {}
-_CANONICAL_MAX = 8192
+_CANONICAL_MAX = 32768
 
 
 def _prefix_free(codes: list[str]) -> bool:
@@ -189,15 +189,13 @@ def _prefix_free(codes: list[str]) -> bool:
 _CODES_PREFIX_FREE = _prefix_free(list(_CODES))
 
 
-def _remember(e164: str, nsn: str, main_prefix: Callable[[str], object] | None) -> None:
-    """Record ``e164`` when parsing it again must give it back: same calling code (prefix-free codes),
-    no national prefix to strip from ``nsn`` under the code's main region, and the same validity."""
-    # "+<cc><nsn>" is ASCII digits after the plus and cc never starts with 0: E.164's shape is its length.
-    if (_CODES_PREFIX_FREE and 8 <= len(e164) <= 16 and len(nsn) >= _MIN_NSN
-            and (main_prefix is None or main_prefix(nsn) is None)):
-        if len(_CANONICAL) >= _CANONICAL_MAX:
-            _CANONICAL.clear()
-        _CANONICAL[e164] = None
+def _remember(e164: str) -> None:
+    """Record ``e164`` as its own normal form (the caller has proven it: see ``_finisher``)."""
+    if len(_CANONICAL) >= _CANONICAL_MAX:
+        _CANONICAL.clear()
+        for memo in _MEMO.values():  # a memo's answers must stay in _CANONICAL while they are remembered
+            memo.clear()
+    _CANONICAL[e164] = None
 
 
 def is_canonical(value: str) -> bool:
@@ -229,8 +227,13 @@ def _finisher(metadata: _Region, country_code: int) -> Finish:
         if not (patterns[len(nsn)](nsn) is not None if single else valid(nsn)):
             return None
         e164 = plus_code + nsn
-        if e164 not in _CANONICAL:
-            _remember(e164, nsn, main_prefix)
+        # Remembered when parsing it again must give it back: same calling code (prefix-free codes),
+        # no national prefix to strip from ``nsn`` under the code's main region, the same validity.
+        # "+<cc><nsn>" is ASCII digits after the plus and cc never starts with 0: E.164's shape is its
+        # length.
+        if (e164 not in _CANONICAL and _CODES_PREFIX_FREE and 8 <= len(e164) <= 16 and len(nsn) >= _MIN_NSN
+                and (main_prefix is None or main_prefix(nsn) is None)):
+            _remember(e164)
         return e164
     return finish
 
@@ -300,39 +303,44 @@ def to_e164(value: str, region: str | None) -> str | None | object:
     Only inputs whose parse depends on nothing but their digits and a leading plus are answered:
     ASCII digits, spaces, ``( ) . -`` and one plus sign before the digits.
     """
+    memo = _MEMO.get(region)
+    if memo is not None:
+        found = memo.get(value, UNSURE)
+        if found is not UNSURE:
+            return found
+    found = _parse(value, region)
+    if found is not UNSURE:
+        if memo is None:
+            if region is not None and region not in SUPPORTED_REGIONS:
+                return found
+            memo = _MEMO[region] = {}
+        elif len(memo) >= _MEMO_MAX:
+            memo.clear()
+        memo[value] = found  # type: ignore[assignment]
+    return found
+
+
+def _parse(value: str, region: str | None) -> str | None | object:
     if len(value) > 64 or not value.isascii():
         return UNSURE
     digits = value.replace(" ", "").replace("-", "").replace("(", "").replace(")", "").replace(".", "")
     if digits.isdigit():  # ASCII, so only 0-9
-        plus = False
-    elif digits[:1] == "+" and digits[1:].isdigit():  # the plus came before every digit
-        digits, plus = digits[1:], True
-    else:
-        return UNSURE
-    if len(digits) < 3:
-        return UNSURE
-    key = (digits, plus, region)
-    found = _RESULTS.get(key, UNSURE)
-    if found is not UNSURE:
-        return found
-    if plus:
-        found = _international(digits)
-    else:
+        if len(digits) < 3:
+            return UNSURE
         national = _NATIONAL.get(region)  # type: ignore[arg-type]
         if national is None:
             if region is None or region not in SUPPORTED_REGIONS:
                 return UNSURE
             national = _NATIONAL[region] = _national_parser(_region(region))
-        found = national(digits)
-    if found is not UNSURE:
-        if len(_RESULTS) >= _RESULTS_MAX:
-            _RESULTS.clear()
-        _RESULTS[key] = found  # type: ignore[assignment]
-    return found
+        return national(digits)
+    if digits[:1] == "+" and digits[1:].isdigit():  # the plus came before every digit
+        return _international(digits[1:]) if len(digits) > 3 else UNSURE
+    return UNSURE
 
 
-# Answers by (digits, plus sign, region): for the inputs answered here, nothing else decides them, so
-# the same number typed another way ("912 345 678", "912-345-678") is a hit. Real exports repeat
-# numbers (a company's switchboard on every contact of the company). Bounded: cleared when full.
-_RESULTS: dict[tuple[str, bool, str | None], str | None] = {}
-_RESULTS_MAX = 65536
+# Answers by the text as typed, one memo per default region (regions phonenumbers supports, and
+# None). Real exports repeat numbers: a company's switchboard on every contact of the company, typed
+# the same few ways. Bounded: each memo is cleared when full, and all of them whenever _CANONICAL
+# is, so that an answer given from a memo is still known to ``is_canonical``.
+_MEMO: dict[str | None, dict[str, str | None]] = {}
+_MEMO_MAX = 32768
