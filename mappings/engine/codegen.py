@@ -215,14 +215,24 @@ def _emit_build(src: _Source, compiled: CompiledSpec, slots: _Locals, construct:
             raise construct.Unsupported(f"{name} is required and not mapped")
         else:
             values.append(f"{name!r}: {default}")
-    present = [repr(n) for n in sorted(always)] + [f"{n!r} if {v} is not None else None" for n, v in optional]
-    add(2, "fs = {" + ", ".join(present) + "}" if present else "fs = set()")
-    if optional:
-        add(2, "fs.discard(None)")
+    _emit_fields_set(lines, 2, "fs", always, optional)
     construct.emit_instance(add, bind, 2, "o", model, "{" + ", ".join(values) + "}", "fs")
     add(2, "return o, _BUILT")
     src.names["_BUILT"] = BUILT
     src.lines.extend(lines.lines)
+
+
+def _emit_fields_set(lines: _Source, indent: int, target: str, always: list[str],
+                     optional: list[tuple[str, str]]) -> None:
+    """``target``: the names of the fields set (pydantic's own set), those of null values taken out.
+
+    A copy of the full set and one discard per null costs less than a literal of conditional
+    elements when most fields hold values, as they do in most records.
+    """
+    full = lines.bind("fields", {*always, *(name for name, _ in optional)})
+    lines.add(indent, f"{target} = {full}.copy()")
+    for name, var in optional:
+        lines.add(indent, f"if {var} is None: {target}.discard({name!r})")
 
 
 def _emit_group(lines: _Source, construct: Any, var: str, model: Any, components: dict[str, str]) -> None:
@@ -252,8 +262,7 @@ def _emit_group(lines: _Source, construct: Any, var: str, model: Any, components
             raise construct.Unsupported(f"{name} is required and not mapped")
         else:
             values.append(f"{name!r}: {construct.default_source(info.default, lines.names)}")
-    add(3, "gs = {" + ", ".join(f"{n!r} if {v} is not None else None" for n, v in parts) + "}")
-    add(3, "gs.discard(None)")
+    _emit_fields_set(lines, 3, "gs", [], parts)
     construct.emit_instance(add, bind, 3, var, model, "{" + ", ".join(values) + "}", "gs")
 
 

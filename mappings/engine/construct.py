@@ -14,8 +14,9 @@ errors. So a built model equals a validated one, fields set included;
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from types import UnionType
@@ -97,12 +98,29 @@ def _memos() -> dict[Any, Any]:
     ``types._email(v)`` is ``normalise_email(v)``, which returns ``v`` unchanged when the email fast
     path remembers it as a normal form; ``types._phone(v)`` returns ``v`` when ``is_e164(v)``, which
     holds for every remembered E.164 form. The memos are cleared in place, never replaced.
+    ``types._country(v)`` is ``v`` for every ISO alpha-2 code (checked here, once).
     """
     from mappings.canonical import types
     from mappings.fastpath import email as fast_email
     from mappings.fastpath import phone as fast_phone
 
-    return {types._email: fast_email._FIXED, types._phone: fast_phone._CANONICAL}
+    return {types._email: fast_email._FIXED, types._phone: fast_phone._CANONICAL, types._country: _alpha2()}
+
+
+_ALPHA2: dict[str, None] = {}
+
+
+def _alpha2() -> dict[str, None]:
+    """ISO 3166-1 alpha-2 codes that ``types._country`` returns unchanged (all of them)."""
+    if not _ALPHA2:
+        import pycountry
+
+        from mappings.canonical import types
+        for country in pycountry.countries:
+            code = country.alpha_2
+            if types._country(code) == code:
+                _ALPHA2[code] = None
+    return _ALPHA2
 
 
 def rewrites(base: Any, metadata: list[Any]) -> bool:
@@ -150,9 +168,9 @@ def emit_checks(add: Emit, bind: Bind, var: str, base: Any, metadata: list[Any],
         add(indent, f"if type({var}) is not {bind('Decimal', Decimal)} or not {var}.is_finite(): {fail}")
     elif base is date:
         add(indent, f"if type({var}) is not {bind('date', date)}: {fail}")
-    elif base is AwareDatetime:
-        add(indent, f"if type({var}) is not {bind('datetime', datetime)} or {var}.tzinfo is None "
-                    f"or {var}.utcoffset() is None: {fail}")
+    elif base is AwareDatetime:  # UTC's offset is never None: no call for the common zone
+        add(indent, f"if type({var}) is not {bind('datetime', datetime)} or {var}.tzinfo is not "
+                    f"{bind('utc', UTC)} and ({var}.tzinfo is None or {var}.utcoffset() is None): {fail}")
     elif base is datetime:
         add(indent, f"if type({var}) is not {bind('datetime', datetime)}: {fail}")
     elif isinstance(base, type) and issubclass(base, Enum):
@@ -169,16 +187,38 @@ def emit_checks(add: Emit, bind: Bind, var: str, base: Any, metadata: list[Any],
         raise Unsupported(f"type {base!r}")
 
 
+_SLOTS = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+
+
+def _slot_setters(model: type[BaseModel]) -> tuple[Any, ...] | None:
+    """The ``__set__`` of BaseModel's four instance slots, if ``model`` resolves each name to them."""
+    setters = []
+    for name in _SLOTS:
+        descriptor = BaseModel.__dict__[name]
+        if inspect.getattr_static(model, name, None) is not descriptor:
+            return None
+        setters.append(descriptor.__set__)
+    return tuple(setters)
+
+
 def emit_instance(add: Emit, bind: Bind, indent: int, target: str, model: type[BaseModel], values: str,
                   fields_set: str) -> None:
-    """``target = <model instance>`` as pydantic creates it after validation."""
+    """``target = <model instance>`` as pydantic creates it after validation.
+
+    The slots are written through their descriptors when the model has BaseModel's own (always, short
+    of a metaclass trick): a third cheaper than ``object.__setattr__`` by name, which looks each up.
+    """
     cls = bind("cls", model)
-    setter = bind("set", object.__setattr__)
-    add(indent, f"{target} = {cls}.__new__({cls})")
-    add(indent, f"{setter}({target}, '__dict__', {values})")
-    add(indent, f"{setter}({target}, '__pydantic_fields_set__', {fields_set})")
-    add(indent, f"{setter}({target}, '__pydantic_extra__', None)")
-    add(indent, f"{setter}({target}, '__pydantic_private__', None)")
+    setters = _slot_setters(model) if model.__new__ is object.__new__ else None
+    if setters is None:
+        setter = bind("set", object.__setattr__)
+        add(indent, f"{target} = {cls}.__new__({cls})")
+        for name, value in zip(_SLOTS, (values, fields_set, "None", "None"), strict=True):
+            add(indent, f"{setter}({target}, {name!r}, {value})")
+        return
+    add(indent, f"{target} = {bind('new', object.__new__)}({cls})")
+    for name, setter, value in zip(_SLOTS, setters, (values, fields_set, "None", "None"), strict=True):
+        add(indent, f"{bind('set' + name.strip('_').split('_')[-1], setter)}({target}, {value})")
 
 
 _DICT_BUILDERS: dict[type[BaseModel], Callable[[dict[str, Any]], Any]] = {}
