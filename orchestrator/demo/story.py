@@ -38,6 +38,10 @@ class DemoResult:
     seconds: float = 0.0
     steps: list[tuple[str, float]] = field(default_factory=list)
 
+    def timing_line(self) -> str:
+        """Where the time went, one phase after another: what a person reads to see which part is slow."""
+        return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.steps)
+
 
 def prepare(directory: Path) -> Path:
     """Empty the demo directory of a previous run's data (a second run tells the same story)."""
@@ -60,7 +64,8 @@ def run_demo(directory: Path, *, accounts: int = 10_000, seed: int = 7) -> DemoR
     with log_file.open("a") as log_stream:
         crmlog.configure(json=True, stream=log_stream)
         result = _story(directory, log_file, accounts=accounts, seed=seed)
-    result.seconds = time.perf_counter() - started
+        result.seconds = time.perf_counter() - started
+        log.info("demo.finished", seconds=round(result.seconds, 2), phases=result.timing_line())
     return result
 
 
@@ -69,9 +74,12 @@ def _story(directory: Path, log_file: Path, *, accounts: int, seed: int) -> Demo
     clock = time.perf_counter()
 
     def step(name: str) -> None:
+        """Record the wall time since the previous step (the summary's per-phase line), and log it."""
         nonlocal clock
         now = time.perf_counter()
         steps.append((name, now - clock))
+        log.info("demo.step", step=name, seconds=round(now - clock, 2),
+                 process_cpu_seconds=round(time.process_time(), 2))
         clock = now
 
     # Data dated up to today, so "recent activity" and the sync lag mean what they say.
