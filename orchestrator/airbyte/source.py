@@ -12,7 +12,6 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from airbyte_cdk.entrypoint import launch
 from airbyte_cdk.models import (
     AirbyteMessage,
     AirbyteStateMessage,
@@ -30,6 +29,7 @@ from connectors.errors import ConfigurationError
 from connectors.retry import RetryPolicy
 from mappings import MappingContext, MappingSet
 from mappings.canonical import CanonicalRegistry
+from orchestrator.airbyte.entrypoint import CrmsyncEntrypoint, configured_connector, launch
 from orchestrator.airbyte.errors import airbyte_errors, route_structlog_to_protocol
 from orchestrator.airbyte.spec import DOCS_URL, STREAM_NAMES, SourceConfig, connection_specification, inline_refs
 from orchestrator.airbyte.streams import (
@@ -45,12 +45,14 @@ from orchestrator.airbyte.streams import (
 class SourceCrmsync(AbstractSource):
     """Reads one system through crmsync's connectors and mappings as canonical Airbyte streams."""
 
-    def __init__(self) -> None:
+    def __init__(self, connector: str | None = None) -> None:
+        """``connector``: the connector type the config names, when known before the spec is asked for."""
         self._connectors: list[Connector] = []
+        self._spec_connector = connector
 
     def spec(self, logger: logging.Logger) -> ConnectorSpecification:
         return ConnectorSpecification(documentationUrl=DOCS_URL,
-                                      connectionSpecification=connection_specification())
+                                      connectionSpecification=connection_specification(self._spec_connector))
 
     def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> tuple[bool, Any]:
         with airbyte_errors():
@@ -127,6 +129,7 @@ def _config(config: Mapping[str, Any]) -> SourceConfig:
 
 
 def run() -> None:
-    """Console script ``source-crmsync``."""
+    """Console script ``source-crmsync`` (the CDK's entry point with a leaner per-record path, entrypoint.py)."""
     route_structlog_to_protocol()
-    launch(SourceCrmsync(), sys.argv[1:])
+    args = sys.argv[1:]
+    launch(CrmsyncEntrypoint(SourceCrmsync(configured_connector(args))), args)

@@ -55,12 +55,18 @@ class SourceConfig(BaseModel):
         return SHIPPED_SPECS / ("erp" if self.connector_type == "sql" else self.connector_type)
 
 
-def connection_specification() -> dict[str, Any]:
-    """JSON Schema (draft-07) of SourceConfig with ``system`` as a oneOf of installed connectors."""
+def connection_specification(connector: str | None = None) -> dict[str, Any]:
+    """JSON Schema (draft-07) of SourceConfig with ``system`` as a oneOf of installed connectors.
+
+    ``connector`` narrows the oneOf to that one connector's option: a config naming it validates
+    and has the same secrets either way (the options are told apart by their ``connector`` const),
+    and building the other options would import every installed connector.
+    """
     schema = inline_refs(SourceConfig.model_json_schema())
+    names = [connector] if connector else list(registry.available())
     schema["properties"]["system"] = {
         "title": "System", "description": "The system to read and its connection settings.", "type": "object",
-        "oneOf": [_connector_option(name) for name in registry.available()], "order": 0,
+        "oneOf": [_connector_option(name) for name in names], "order": 0,
     }
     schema["properties"]["entities"]["items"] = {"type": "string", "enum": list(ENTITIES)}
     schema["$schema"] = "http://json-schema.org/draft-07/schema#"

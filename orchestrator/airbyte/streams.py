@@ -10,13 +10,14 @@ is never dropped silently: it is counted in the log by reason and emitted on ``r
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from airbyte_cdk.models import SyncMode
+from airbyte_cdk.models import AirbyteMessage, AirbyteRecordMessage, SyncMode, Type
 from airbyte_cdk.sources.streams import CheckpointMixin, Stream
 
 from connectors.base import Connector, Cursor
@@ -57,6 +58,7 @@ class EntityStream(Stream, CheckpointMixin):
         self._context, self._rejections = context, rejections
         self._committed: dict[str, Any] = {}
         self._stamps: dict[str, str | None] = {}
+        self._last_stamp: tuple[Any, str | None] = (None, None)
 
     @property
     def name(self) -> str:
@@ -85,11 +87,11 @@ class EntityStream(Stream, CheckpointMixin):
 
     def read_records(self, sync_mode: SyncMode, cursor_field: list[str] | None = None,
                      stream_slice: Mapping[str, Any] | None = None,
-                     stream_state: Mapping[str, Any] | None = None) -> Iterator[Mapping[str, Any]]:
+                     stream_state: Mapping[str, Any] | None = None) -> Iterator[AirbyteMessage]:
         with airbyte_errors():
             yield from self._read_object((stream_slice or {})["object"], sync_mode)
 
-    def _read_object(self, obj: str, sync_mode: SyncMode) -> Iterator[Mapping[str, Any]]:
+    def _read_object(self, obj: str, sync_mode: SyncMode) -> Iterator[AirbyteMessage]:
         start = None
         if sync_mode == SyncMode.incremental:
             start = Cursor.from_json(self._committed.get("cursors", {}).get(obj))
@@ -97,23 +99,26 @@ class EntityStream(Stream, CheckpointMixin):
             yield from self._records(obj, batch.records)
             for key in batch.tombstones:
                 stamp = self._stamp(batch.cursor.value if batch.cursor else None) or _now()
-                yield {"id": key, DELETED_AT: stamp, UPDATED_AT: stamp}
+                yield _message(self.name, {"id": key, DELETED_AT: stamp, UPDATED_AT: stamp})
             for error in batch.errors:
                 self._rejections.add(self.name, obj, error.key, [_ReadReason(error.code, ",".join(error.fields))])
             if batch.cursor is not None:
                 self._advance(obj, batch.cursor)
         self._log_rejections(obj)
 
-    def _records(self, obj: str, records: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    def _records(self, obj: str, records: list[dict[str, Any]]) -> Iterator[AirbyteMessage]:
+        """Canonical records as RECORD messages: built here, the CDK passes them on without copying."""
         mapper = self._mappers[obj]
         stamp_field = mapper.spec.cursor
         good, bad = mapper.map_batch(records, self._context)
+        name, native_key, stamp = self.name, mapper.native_key, self._stamp
         for index, canonical in good:
+            native = records[index]
             data = canonical.model_dump(mode="json")
-            data["id"] = mapper.native_key(records[index])
+            data["id"] = native_key(native)
             data[DELETED_AT] = None
-            data[UPDATED_AT] = self._stamp(records[index].get(stamp_field)) if stamp_field else None
-            yield data
+            data[UPDATED_AT] = stamp(native.get(stamp_field)) if stamp_field else None
+            yield _message(name, data)
         for index, rejection in bad:
             self._rejections.add(self.name, obj, mapper.native_key(records[index]), rejection.reasons)
 
@@ -127,13 +132,21 @@ class EntityStream(Stream, CheckpointMixin):
         self._committed = {"cursors": cursors, UPDATED_AT: min(known) if known else None}
 
     def _stamp(self, value: Any) -> str | None:
-        """A change stamp as ISO 8601 UTC (naive values are in the system's time zone)."""
+        """A change stamp as ISO 8601 UTC (naive values are in the system's time zone).
+
+        The last conversion is kept: records of a batch come in cursor order, and neighbours often
+        share a stamp (bulk loads, mass updates), so many records skip the parse and format.
+        """
         if value is None or value == "":
             return None
+        if value == self._last_stamp[0]:
+            return self._last_stamp[1]
         moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=self._zone)
-        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        text = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        self._last_stamp = (value, text)
+        return text
 
     def _log_rejections(self, obj: str) -> None:
         if self._rejections.counts:
@@ -208,6 +221,12 @@ class FindingsStream(Stream):
                        "resolved_at": _iso(f.resolved_at)}
         finally:
             store.close()
+
+
+def _message(stream: str, data: dict[str, Any]) -> AirbyteMessage:
+    """What the CDK would make of ``data`` (no transform is configured), without its copy of the dict."""
+    record = AirbyteRecordMessage(stream=stream, data=data, emitted_at=time.time_ns() // 1_000_000)
+    return AirbyteMessage(type=Type.RECORD, record=record)
 
 
 def _now() -> str:

@@ -4,12 +4,14 @@ own test toolkit against a demo ERP in SQLite and the Salesforce sandbox."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.models import FailureType, Status, SyncMode
 from airbyte_cdk.test.catalog_builder import CatalogBuilder, ConfiguredAirbyteStreamBuilder
 from airbyte_cdk.test.entrypoint_wrapper import _run_command, discover, read
@@ -17,6 +19,7 @@ from airbyte_cdk.test.state_builder import StateBuilder
 
 from connectors.salesforce.sandbox import DEFAULT_CLIENT_ID, Sandbox, SandboxConfig, SeedConfig
 from connectors.testdata import Dataset, GeneratorConfig
+from orchestrator.airbyte.entrypoint import CrmsyncEntrypoint, configured_connector, launch
 from orchestrator.airbyte.source import SourceCrmsync
 
 ERP_STREAM = {"updated_at": "changed_ts", "soft_delete_column": "deleted_flag", "deleted_value": "Y"}
@@ -160,3 +163,25 @@ def _erp_counts(db: Path) -> dict[str, int]:
     with sqlite3.connect(db) as conn:
         return {t: conn.execute(f"SELECT COUNT(*) FROM {t} WHERE deleted_flag = 'N'").fetchone()[0]  # noqa: S608
                 for t in ("customers", "contacts")}
+
+
+def test_the_console_entry_point_writes_what_the_cdk_writes(erp_db: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """source-crmsync's own entry point (fast RECORD lines, chunked writes) against the CDK's, line by line."""
+    config = write_json(tmp_path, "c.json", erp_config(erp_db))
+    streams = [{"stream": {"name": n, "json_schema": {}, "supported_sync_modes": ["full_refresh", "incremental"]},
+                "sync_mode": "incremental", "destination_sync_mode": "append"} for n in ("accounts", "contacts")]
+    args = ["read", "--config", config, "--catalog", write_json(tmp_path, "cat.json", {"streams": streams})]
+    cdk = AirbyteEntrypoint(SourceCrmsync())
+    expected = list(cdk.run(cdk.parse_args(args)))
+    capsys.readouterr()
+    launch(CrmsyncEntrypoint(SourceCrmsync(configured_connector(args))), args)
+    ours = capsys.readouterr().out.splitlines()
+    assert _protocol(ours) == _protocol(expected)
+    assert sum(line.startswith('{"type":"RECORD"') for line in ours) > 100
+
+
+def _protocol(lines: list[str]) -> list[str]:
+    """The lines without LOG messages and with the emission times blanked (they differ run to run)."""
+    return [re.sub(r'"emitted_at":[0-9.]+', '"emitted_at":0', line) for line in lines
+            if not line.startswith('{"type":"LOG"')]
