@@ -80,6 +80,15 @@ reconciliations:
 """
 
 
+RECONCILE_SETTINGS = """\
+# Settings of the reconciliation job `weekly` in crmsync.yaml (crmsync reads reconcile/<job>.yaml beside it;
+# every key has a default). The demo's tables fit in memory: keep up to this many records there before
+# spilling hash partitions to disk (the default, 100,000, keeps memory flat for tables of millions).
+reconcile:
+  max_in_memory: 1000000
+"""
+
+
 INDUSTRY_NOTE = """\
   # Edited by the demo, as you would for your ERP: its six sector codes are coarser than Salesforce's
   # industries and the CRM owns that field, so the sector is not synced either way (the shipped spec
@@ -103,12 +112,16 @@ def customise_customers(path: Path) -> None:
 
 
 def write_project(directory: Path, *, login_url: str, ca_bundle: Path) -> Path:
-    """Copy the ERP specs into the project and write crmsync.yaml; returns the config path."""
+    """Copy the ERP specs into the project and write crmsync.yaml and the reconciliation's settings; returns the
+    config path."""
     specs = directory / "mappings" / "erp"
     if specs.exists():
         shutil.rmtree(specs)
     shutil.copytree(SHIPPED_SPECS / "erp", specs, ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
     customise_customers(specs / "customers.yaml")
+    settings = directory / "reconcile" / "weekly.yaml"
+    settings.parent.mkdir(exist_ok=True)
+    settings.write_text(RECONCILE_SETTINGS)
     config = directory / "crmsync.yaml"
     config.write_text(CONFIG.format(login_url=login_url, ca_bundle=ca_bundle, erp_db=directory / "erp.db",
                                     client_id_env=CLIENT_ID_ENV,
