@@ -51,10 +51,35 @@ def test_relinks_point_native_records_at_the_written_canonical_id(store: StateSt
                    "0014": scanned["0014"], "001new": "erp-9"}
 
 
-def test_new_canonical_ids_are_distinct_version_4_uuids_and_stable(store: StateStore) -> None:
+def test_new_canonical_ids_are_distinct_time_ordered_version_7_uuids_and_stable(store: StateStore) -> None:
     keys = [f"C{i}" for i in range(1200)]
     first = store.ensure_canonical_ids("erp", "customers", "Account", keys)
     assert len(set(first.values())) == 1200
-    assert {uuid.UUID(v).version for v in first.values()} == {4}
+    assert {uuid.UUID(v).version for v in first.values()} == {7}
+    assert {uuid.UUID(v).variant for v in first.values()} == {uuid.RFC_4122}
+    assert [first[k] for k in sorted(keys)] == sorted(first.values())  # one call: ascending in key order
     again = store.ensure_canonical_ids("erp", "customers", "Account", [*keys[:10], "C-new"])
     assert {k: again[k] for k in keys[:10]} == {k: first[k] for k in keys[:10]} and again["C-new"] not in first.values()
+
+
+@pytest.mark.postgres
+def test_postgres_lookups_probe_the_unique_index_without_statistics(postgres_url: str) -> None:
+    """Never ANALYZEd, the planner used to match only (system, object) in the index and filter every row."""
+    import sqlalchemy as sa
+
+    from orchestrator.state import xref
+
+    with postgres_schema(postgres_url) as schema, StateStore.open(postgres_url, schema=schema) as store:
+        store.ensure_canonical_ids("crm", "Contact", "Contact", [f"003{i:09d}" for i in range(20_000)])
+        engine = sa.create_engine(postgres_url)
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'SET search_path TO "{schema}"')
+            params = {"system": "crm", "object": "Contact", "keys": ["003000000001", "003000000002"]}
+            plan = "\n".join(r[0] for r in conn.execute(sa.text("EXPLAIN " + str(xref._PG_LOOKUP)), params))
+            params = {"system": "crm", "object": "Contact", "entity": "Contact", "keys": ["x"]}
+            reverse = "\n".join(r[0] for r in conn.execute(sa.text("EXPLAIN " + str(xref._PG_NATIVE_OF)), params))
+        engine.dispose()
+        assert store.canonical_ids("crm", "Contact", ["003000000001", "nope"]).keys() == {"003000000001"}
+        assert store.native_ids("crm", "Contact", ["nope"], object="Contact") == {}
+    assert "(native_id)::text = k.native_id" in plan.split("Index Cond:", 1)[1].splitlines()[0], plan
+    assert "(canonical_id)::text = k.canonical_id" in reverse.split("Index Cond:", 1)[1].splitlines()[0], reverse
