@@ -50,7 +50,11 @@ def normalise(value: str) -> str | object:
     lowered = _DOMAINS.get(domain)
     if lowered is None:
         lowered = _domain(domain)
-    if lowered is UNSURE or len(value) > _MAX_ADDRESS or _LOCAL.fullmatch(local) is None:
+    if lowered is UNSURE or len(value) > _MAX_ADDRESS:
+        return UNSURE
+    # Letters and digits in dot-separated runs (most local parts) are a dot-atom; the rest: the pattern.
+    if not (local.isascii() and local.replace(".", "a").isalnum() and local[0] != "." and local[-1] != "."
+            and ".." not in local) and _LOCAL.fullmatch(local) is None:
         return UNSURE
     if len(local) <= _LONGEST_ROLE and local.lower() in _ROLE_NAMES:
         local = local.lower()

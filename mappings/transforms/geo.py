@@ -18,7 +18,9 @@ def _country(options: Any, env: BuildEnv) -> Step:
         if found is None:
             raise TransformError(reasons.INVALID_COUNTRY, "expected an ISO 3166 code or country name")
         return found
-    return Step(country)
+    # Known codes and names through the (cached) look-up directly; anything else through country().
+    inline = "u = {code}(v) if type(v) is str else None\nv = u if u is not None else {fn}(v)"
+    return Step(country, inline=inline, names={"code": lookup})
 
 
 class CountryOptions(Options):
