@@ -9,9 +9,11 @@ Schema drift, coverage and thresholds close the run; findings stream to the sink
 
 from __future__ import annotations
 
+import gc
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,6 +62,26 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+GC_THRESHOLDS = (200_000, 50, 1000)
+
+
+@contextmanager
+def _patient_gc() -> Iterator[None]:
+    """Run with the cyclic garbage collector triggered far less often, then put its thresholds back.
+
+    A run allocates millions of short-lived objects while holding millions of long-lived ones (buffers,
+    indexes); at the default thresholds the collector's passes over them cost a quarter of the CPU time
+    of a 200,000-record run (measured: 80 s user CPU at the defaults, 61 s with these). Records hold no
+    reference cycles, so nothing waits on the collector to be freed.
+    """
+    saved = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
+
+
 @dataclass
 class Engine:
     job: JobSpec
@@ -84,16 +106,8 @@ class Engine:
         coverage = CoverageCollector.for_job(self.job, self.left, self.right, now)
         state = _RunState(self.identities or Identities(), OrphanDetector(), coverage)
         try:
-            if "User" not in result.entities:
-                self._learn_owners(state)
-            for entity in result.entities:
-                started = time.perf_counter()
-                _EntityRun(self, entity, now, state, result, sink).run()
-                result.timings[entity] = time.perf_counter() - started
-            sink.extend(state.orphans.findings())
-            if self.schema_history is not None:
-                sink.extend(self.schema_history.check(run_id, self.left, self.right, result.entities))
-            result.coverage = state.coverage.result()
+            with _patient_gc():
+                self._entities(now, run_id, state, result, sink)
         finally:
             sink.close()
         result.breaches = thresholds.check(self.job.thresholds, result)
@@ -102,6 +116,19 @@ class Engine:
                  new=result.delta.get("new", 0), resolved=result.delta.get("resolved", 0))
         return result
 
+
+    def _entities(self, now: datetime, run_id: str, state: _RunState, result: ReconcileResult,
+                  sink: FindingSink) -> None:
+        if "User" not in result.entities:
+            self._learn_owners(state)
+        for entity in result.entities:
+            started = time.perf_counter()
+            _EntityRun(self, entity, now, state, result, sink).run()
+            result.timings[entity] = time.perf_counter() - started
+        sink.extend(state.orphans.findings())
+        if self.schema_history is not None:
+            sink.extend(self.schema_history.check(run_id, self.left, self.right, result.entities))
+        result.coverage = state.coverage.result()
 
     def _learn_owners(self, state: _RunState) -> None:
         """Who owns what is checked against each system's users, even when users are not reconciled."""

@@ -100,10 +100,6 @@ def block_keys(p: Profile) -> list[str]:
     return keys
 
 
-def _same(x: str | None, y: str | None) -> bool:
-    return x is not None and x == y
-
-
 def _differ(x: str | None, y: str | None) -> bool:
     return x is not None and y is not None and x != y
 
@@ -114,21 +110,22 @@ def verdict(a: Profile, b: Profile, cfg: DuplicateConfig) -> float | None:
     A VAT number is enough on its own. Otherwise names must be close and something else must agree
     (email, phone, web domain, or the parent account); two companies with the same name and nothing
     that contradicts it are the same, two people with the same name never are on the name alone.
+    The exact checks come first: the name similarity (the costly part) is computed only when they leave
+    the pair open, and only to the bar it must clear.
     """
-    if _differ(a.country, b.country):
+    # Equalities spelled out rather than through a helper call each: this runs for millions of candidate pairs.
+    if a.country is not None and b.country is not None and a.country != b.country:
         return None
-    if _same(a.vat, b.vat):
+    if a.vat is not None and a.vat == b.vat:
         return 100.0
-    score = fuzz.token_sort_ratio(a.name, b.name) if a.name and b.name else 0.0
-    if score < cfg.name_threshold:
+    agreed = ((a.email is not None and a.email == b.email) or (a.phone is not None and a.phone == b.phone)
+              or (a.domain is not None and a.domain == b.domain) or (a.parent is not None and a.parent == b.parent))
+    if not agreed and (a.person or _differ(a.email, b.email) or _differ(a.domain, b.domain)
+                       or _differ(a.city, b.city) or _differ(a.phone, b.phone) or _differ(a.vat, b.vat)):
         return None
-    agree = ((a.email, b.email), (a.phone, b.phone), (a.domain, b.domain), (a.parent, b.parent))
-    if any(_same(x, y) for x, y in agree):
-        return score
-    if a.person or score < cfg.exact_name_threshold:
-        return None
-    pairs = ((a.email, b.email), (a.domain, b.domain), (a.city, b.city), (a.phone, b.phone), (a.vat, b.vat))
-    return None if any(_differ(x, y) for x, y in pairs) else score
+    bar = cfg.name_threshold if agreed else max(cfg.name_threshold, cfg.exact_name_threshold)
+    score = fuzz.token_sort_ratio(a.name, b.name, score_cutoff=bar) if a.name and b.name else 0.0
+    return score if score >= bar else None
 
 
 @dataclass
@@ -150,8 +147,9 @@ class DuplicateDetector:
         if record.deleted:
             return
         p = profile(record)
+        row = tuple(p)  # a plain tuple pickles natively; a NamedTuple calls back into Python per item
         for key in block_keys(p):
-            self._store.add(key, (key, p))
+            self._store.add(key, (key, row))
 
     def findings(self) -> Iterator[Finding]:
         try:
@@ -172,13 +170,14 @@ class DuplicateDetector:
         finally:
             self._store.close()
 
-    def _pairs(self, items: list[tuple[str, Profile]]) -> Iterator[tuple[Profile, Profile, float]]:
-        blocks: dict[str, list[Profile]] = {}
-        for key, p in items:
-            blocks.setdefault(key, []).append(p)
-        for block in blocks.values():
-            if len(block) < 2:
+    def _pairs(self, items: list[tuple[str, tuple[Any, ...]]]) -> Iterator[tuple[Profile, Profile, float]]:
+        blocks: dict[str, list[tuple[Any, ...]]] = {}
+        for key, row in items:
+            blocks.setdefault(key, []).append(row)
+        for rows in blocks.values():
+            if len(rows) < 2:
                 continue
+            block = [Profile._make(row) for row in rows]
             for a, b in self._candidates(block):
                 score = verdict(a, b, self.config)
                 if score is not None:
