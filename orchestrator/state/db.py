@@ -130,7 +130,7 @@ class Database:
         params: list[Any]
         if compiled.positiontup is not None:  # qmark (sqlite3): values in the statement's order
             order = [list(columns).index(name) for name in compiled.positiontup]
-            params = [tuple(r[i] for i in order) for r in rows]
+            params = list(rows) if order == list(range(len(order))) else [tuple(r[i] for i in order) for r in rows]
         else:
             params = [dict(zip(columns, r, strict=True)) for r in rows]
         conn.exec_driver_sql(compiled.string, params)
