@@ -185,7 +185,9 @@ def _emit_build(src: _Source, compiled: CompiledSpec, slots: _Locals, construct:
     lines.names = src.names
     add, bind = lines.add, lines.bind
     add(1, "while failed is None:  # leave with break: pydantic decides")
-    values, always, optional = [], [], []
+    values: list[tuple[str, str, Any]] = []  # (field, source, default); the default is unset for locals
+    always: list[str] = []
+    optional: list[tuple[str, str]] = []
     top, groups = slots.top(), slots.groups()
     for name, info in model.model_fields.items():
         base, metadata, nullable = construct.split(info)
@@ -205,21 +207,41 @@ def _emit_build(src: _Source, compiled: CompiledSpec, slots: _Locals, construct:
                 add(2, f"if {var} is None: break")
                 construct.emit_checks(add, bind, var, base, metadata, 2)
                 (optional.append((name, top[name])) if mapped.omit_none else always.append(name))
-            values.append(f"{name!r}: {var}")
+            values.append((name, var, PydanticUndefined))
         elif name in groups:
             var = f"n_{name}"
             _emit_group(lines, construct, var, base, groups[name])
             optional.append((name, var))
-            values.append(f"{name!r}: {var}")
+            values.append((name, var, PydanticUndefined))
         elif info.default is PydanticUndefined:
             raise construct.Unsupported(f"{name} is required and not mapped")
         else:
-            values.append(f"{name!r}: {default}")
+            values.append((name, str(default), info.default))
     _emit_fields_set(lines, 2, "fs", always, optional)
-    construct.emit_instance(add, bind, 2, "o", model, "{" + ", ".join(values) + "}", "fs")
+    construct.emit_instance(add, bind, 2, "o", model, _emit_values(lines, 2, values), "fs")
     add(2, "return o, _BUILT")
     src.names["_BUILT"] = BUILT
     src.lines.extend(lines.lines)
+
+
+_TEMPLATE_FROM = 9  # fields; fewer: the dict literal is as cheap
+
+
+def _emit_values(lines: _Source, indent: int, values: list[tuple[str, str, Any]]) -> str:
+    """The instance ``__dict__``: a literal, or for many fields a copy of a template then the mapped values.
+
+    CPython builds a large dict literal key by key; copying a dict of the same keys is one block copy,
+    and replacing a value is cheaper than inserting it. The template holds the defaults (immutable:
+    None, literals, enum members) in the model's field order, which the copy keeps.
+    """
+    if len(values) < _TEMPLATE_FROM:
+        return "{" + ", ".join(f"{name!r}: {source}" for name, source, _ in values) + "}"
+    template = {name: None if default is PydanticUndefined else default for name, _, default in values}
+    lines.add(indent, f"dd = {lines.bind('template', template)}.copy()")
+    for name, source, default in values:
+        if default is PydanticUndefined:  # a local of the generated code
+            lines.add(indent, f"dd[{name!r}] = {source}")
+    return "dd"
 
 
 def _emit_fields_set(lines: _Source, indent: int, target: str, always: list[str],
