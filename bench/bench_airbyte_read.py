@@ -7,6 +7,9 @@ data, made once under bench/.data/); their stdout is counted (RECORD lines) and 
 is records over the process's wall time, login and discovery included; peak memory is its
 ru_maxrss. source-crmsync emits canonical Contacts (mapped and validated); a record the mapping
 rejects goes to the rejections stream, so the rate counts only contacts emitted.
+
+Last full run (1,000,000 Contacts, 2026-11-24, shared 2-core machine, load average 4.3-6.5):
+source-crmsync 6,603 records/s (151.4 s) vs the peer 1,477 records/s (677.0 s), 4.47x.
 """
 
 from __future__ import annotations
