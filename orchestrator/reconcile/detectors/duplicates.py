@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -69,6 +70,12 @@ def _phone(value: Any) -> str | None:
     return phone(value, _PHONE_CFG)
 
 
+@lru_cache(maxsize=8192)
+def _place_key(value: str) -> str | None:
+    """``name_key`` of a city: few distinct values over millions of records, so remembered."""
+    return name_key(value)
+
+
 def profile(record: CRecord) -> Profile:
     get = record.values.get
     person = record.entity in ("Contact", "Lead", "User")
@@ -85,7 +92,8 @@ def profile(record: CRecord) -> Profile:
         key=record.key, canonical_id=record.canonical_id, name=name, email=email,
         phone=_phone(get("phone") or get("mobile_phone")),
         domain=None if domain in FREE_MAIL else domain, vat=ext_key(get("vat_number")),
-        city=name_key(city), country=country(land, _PHONE_CFG), parent=id_key(get("account_id")), person=person,
+        city=_place_key(city) if isinstance(city, str) else name_key(city), country=country(land, _PHONE_CFG),
+        parent=id_key(get("account_id")), person=person,
     )
 
 
