@@ -26,8 +26,8 @@ class Budget:
         self.used = 0
         self.stores: list[BucketStore] = []
 
-    def charge(self) -> None:
-        self.used += 1
+    def charge(self, count: int = 1) -> None:
+        self.used += count
         if self.used >= self.limit:
             for store in self.stores:
                 store.flush()
@@ -61,6 +61,18 @@ class BucketStore:
         self.count += 1
         if self.budget is not None:
             self.budget.charge()
+        elif self._buffered >= self.max_in_memory:
+            self.flush()
+
+    def extend(self, keyed: list[tuple[str, Any]]) -> None:
+        """Several (key, item) at once: the memory bound is checked once for all of them."""
+        buffers, buckets = self._buffers, self.buckets
+        for key, item in keyed:
+            buffers[hash(key) % buckets].append(item)
+        self._buffered += len(keyed)
+        self.count += len(keyed)
+        if self.budget is not None:
+            self.budget.charge(len(keyed))
         elif self._buffered >= self.max_in_memory:
             self.flush()
 

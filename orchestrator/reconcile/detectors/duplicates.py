@@ -156,8 +156,7 @@ class DuplicateDetector:
             return
         p = profile(record)
         row = tuple(p)  # a plain tuple pickles natively; a NamedTuple calls back into Python per item
-        for key in block_keys(p):
-            self._store.add(key, (key, row))
+        self._store.extend([(key, (key, row)) for key in block_keys(p)])
 
     def findings(self) -> Iterator[Finding]:
         try:
