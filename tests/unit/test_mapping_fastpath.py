@@ -145,6 +145,23 @@ def test_every_example_number_of_every_region_agrees() -> None:
     assert checked > 1000
 
 
+def test_remembered_answers_survive_full_memos(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bounded memos, cleared when full, never change an answer; answers they give stay known canonical."""
+    monkeypatch.setattr(fast_phone, "_CANONICAL_MAX", 16)
+    monkeypatch.setattr(fast_phone, "_MEMO", {})
+    monkeypatch.setattr(fast_phone, "_CANONICAL", {})
+    rng = random.Random(7)
+    switchboards = [f"91{n:07d}" for n in range(5)]
+    for _ in range(300):
+        digits = rng.choice(switchboards) if rng.random() < 0.5 else "6" + f"{rng.randrange(10**8):08d}"
+        text = rng.choice([digits, f"{digits[:3]} {digits[3:6]} {digits[6:]}", f"+34 {digits}", f"0034{digits}"])
+        assert validation.normalise_phone(text, "ES") == validation.reference_normalise_phone(text, "ES"), text
+        assert len(fast_phone._CANONICAL) <= 16
+        for memo in fast_phone._MEMO.values():
+            for answer in memo.values():  # what a memo answers, the model's check knows without parsing
+                assert answer is None or fast_phone.is_canonical(answer), answer
+
+
 def test_fast_path_answers_the_common_cases_itself() -> None:
     """Not everything may defer: the point is speed on real exports."""
     for text, region in [("(415) 555-0132", "US"), ("+34 912 345 678", None), ("912345678", "ES"),
@@ -155,7 +172,8 @@ def test_fast_path_answers_the_common_cases_itself() -> None:
 # --- email -----------------------------------------------------------------------------------
 
 LOCALS = ["john.doe", "John.Doe", "INFO", "Postmaster", "a", "o'brien", "x+tag", "first_last", "a.b.c", "josé",
-          "用户", "a..b", ".a", "a.", '"quoted"', "a b", "x" * 64, "x" * 65, "user%host", "{weird}", "#hash"]
+          "用户", "a..b", ".a", "a.", '"quoted"', "a b", "x" * 64, "x" * 65, "user%host", "{weird}", "#hash",
+          "9", "ana.garcia12", "ＡＢＣ", "a.b.", "..", ".", "a\n", "x²", "a.-b"]
 DOMAINS = ["example.com", "Example.COM", "mail.example.co.uk", "münchen.de", "xn--mnchen-3ya.de", "EXAMPLE.ORG",
            "localhost", "example.local", "host.test", "foo.invalid", "x.onion", "1.2.3.4", "[127.0.0.1]",
            "example.123", "ex--ample.com", "-example.com", "example-.com", "a." + "b" * 63 + ".com",
