@@ -6,6 +6,7 @@ sandbox needs, and a fresh interpreter spent ~0.8 s of the demo's start-up impor
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
@@ -34,6 +35,7 @@ def _serve(config_path: Path, stdout_fd: int, log_path: Path) -> None:
     ``sandbox ready`` on the pipe, its log in ``log_path``; as ``python -m orchestrator.demo.sandbox_main``."""
     from orchestrator.demo import sandbox_main
 
+    gc.freeze()  # what the demo had built before the fork: never garbage here, so not scanned by collections
     os.setsid()
     sys.stdout = open(stdout_fd, "w", buffering=1, encoding="utf-8")
     sys.stderr = open(log_path, "w", buffering=1, encoding="utf-8")
