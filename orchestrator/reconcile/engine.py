@@ -272,12 +272,13 @@ class _EntityRun:
 
     def _match(self, groups: list[Finding]) -> None:
         members = _members(groups)
-        matched: set[str] = set()
+        matched: set[str] = set()  # matched duplicate members (only those are looked up below)
         held: list[CRecord] = []  # unmatched duplicates: decided once every pair is known
         for item in self.matcher.run():
             if isinstance(item, Pair):
                 self._pair(item)
-                matched.update((_ref(item.left), _ref(item.right)))
+                if members:
+                    matched.update(r for r in (_ref(item.left), _ref(item.right)) if r in members)
                 continue
             if self.referenced:
                 self.state.identities.alone(self.entity, item.record)
