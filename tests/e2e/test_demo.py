@@ -63,3 +63,16 @@ def test_demo_runs_twice_and_its_report_renders(tmp_path: Path) -> None:
 
     config = (directory / "crmsync.yaml").read_text()
     assert "client_secret: ${DEMO_SF_CLIENT_SECRET}" in config  # a secret never lands in the file
+
+
+def test_a_sandbox_that_fails_to_start_is_reported_with_its_log(tmp_path: Path) -> None:
+    """The sandbox runs in a forked process: a failure there (here, a generator option it refuses) must
+    surface in the demo as an error naming the sandbox's log, which holds the child's traceback."""
+    from orchestrator.demo.servers import DemoSandbox
+    from orchestrator.demo.story import prepare
+
+    prepare(tmp_path)
+    with DemoSandbox(tmp_path, seed=7, options={"accounts": -1}, timeout=60) as sandbox, \
+            pytest.raises(RuntimeError, match="sandbox.log"):
+        sandbox.wait_ready()
+    assert "accounts must be >= 1" in (tmp_path / "logs" / "sandbox.log").read_text()
