@@ -31,7 +31,7 @@ from connectors.salesforce.prefetch import ahead
 from connectors.salesforce.schema import ObjectShape
 
 log = structlog.get_logger(__name__)
-PARSE_CHUNK = 1000  # records parsed ahead per hand-off to the reading thread
+PARSE_CHUNK = 500  # records parsed ahead per hand-off to the reading thread
 Window = tuple[datetime | None, datetime | None]
 
 
@@ -263,8 +263,9 @@ class Reader:
 
     def _parsed(self, job: QueryJob, start: datetime | None,
                 end: datetime | None) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any]]]:
-        """The job's records in chunks of at most PARSE_CHUNK (memory stays flat), parsed as each page streams."""
-        for body, locator in self.bulk.pages(job):
+        """The job's records in chunks of at most PARSE_CHUNK (memory stays flat), parsed as each page streams;
+        the next page downloads in its own thread meanwhile, as it did while the caller parsed."""
+        for body, locator in ahead(self.bulk.pages(job), self.config.prefetch):
             resume = self._resume_data(job.id, locator, start, end)
             with body:
                 records = parse_csv(body, self.shape.types)
