@@ -40,8 +40,11 @@ def website_ok(value: str) -> bool:
     return match is not None and bool(_HOST.match(match.group(1)))
 
 
+_VAT_SEPARATORS = re.compile(r"[\s.\-]")
+
+
 def vat_ok(value: str) -> bool:
-    text = re.sub(r"[\s.\-]", "", value).upper()
+    text = _VAT_SEPARATORS.sub("", value).upper()
     pattern = _VAT.get(text[:2])
     return pattern is not None and bool(pattern.match(text[2:]))
 
