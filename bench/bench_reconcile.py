@@ -170,8 +170,9 @@ def main() -> int:
             assert peer_keys == changed, f"reladiff: {len(peer_keys)} keys, expected {len(changed)}"
         except PeerUnavailable:
             peer_s, peer_rss = float("nan"), float("nan")
+        report: dict[str, Any] = {"total": None, "cpu_s": float("nan")}
         if SKIP_FULL:
-            seconds, rss, report = float("nan"), float("nan"), {"total": None, "cpu_s": float("nan")}
+            seconds, rss = float("nan"), float("nan")
         else:
             seconds, rss, report = full_reconciliation(left, right, workdir)
             mismatched = {r["key"] for f in report["findings"] if f["code"] == "field_mismatch"
