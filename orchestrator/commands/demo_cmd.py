@@ -41,7 +41,10 @@ def print_summary(console: Console, result: DemoResult) -> None:
         console.print(table)
     _print_reconcile(console, result.reconcile)
     rel = _relative(result.directory)
-    console.print(f"\nFinished in {result.seconds:.0f} s. Files:")
+    console.print(f"\nFinished in {result.seconds:.0f} s.")
+    if result.steps:
+        console.print(f"Where the time went: {result.timing_line()}")
+    console.print("Files:")
     for label, path in _files(result).items():
         console.print(f"  {label:<12} {rel(path)}")
     config = rel(result.config)

@@ -45,7 +45,8 @@ def test_demo_runs_twice_and_its_report_renders(tmp_path: Path) -> None:
     directory = tmp_path / "crmsync-demo"
     first = run_demo(directory)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
-    for text in ("Two-way sync erp-crm: succeeded", "Reconciliation findings", "Finished in", "crmsync.yaml"):
+    for text in ("Two-way sync erp-crm: succeeded", "Reconciliation findings", "Finished in", "Where the time went",
+                 "crmsync.yaml"):
         assert text in first.stdout
     second = run_demo(directory)
     assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-2000:]
