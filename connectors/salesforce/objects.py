@@ -193,6 +193,8 @@ def to_15(sfid: str) -> str:
 
 def to_18(sfid: str) -> str:
     """The case-safe 18-character id (15-character base plus the checksum suffix)."""
+    if len(sfid) == 18 and _ID_RE.match(sfid) and _suffix(sfid[:15]) == sfid[15:]:
+        return sfid  # already in its case-safe form, as nearly every id a system sends (reconcile keys each one)
     base = to_15(sfid)
     return base + _suffix(base)
 
