@@ -86,11 +86,15 @@ Mode = Literal["incremental", "full"]
 DeletePolicy = Literal["ignore", "soft", "hard"]
 
 
+FilterValue = str | int | float | bool | None
+
+
 class ObjectConfig(Strict):
     """One canonical entity a sync moves; a bare name in YAML is the same as ``{entity: Name}``."""
 
     entity: str
-    filter: dict[str, Any] | None = None  # passed to the source connector's read
+    # Only records whose canonical fields hold these values ({country: [ES, PT]}; see runner/record_filter.py).
+    filter: dict[str, FilterValue | list[FilterValue]] | None = None
     mode: Mode | None = None  # overrides the sync's mode
     batch_size: int | None = Field(default=None, ge=1, le=100_000)
     delete_policy: DeletePolicy | None = None

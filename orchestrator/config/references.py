@@ -89,10 +89,26 @@ def _syncs(config: ProjectConfig) -> list[Problem]:
         found += _system_problem(config, sync.target, (*base, "to"))
         for i, obj in enumerate(sync.objects):
             found += _entity_problem(config, obj.entity, (*base, "objects", i))
+            if obj.filter and obj.entity in config.registry().names():
+                found += _filter_problems(config.registry().get(obj.entity), obj.filter,
+                                          (*base, "objects", i, "filter"))
         if sync.conflict is not None:
             found += _strategy_problems(sync.conflict, (sync.source, sync.target), (*base, "conflict"))
             found += _field_problems(config, [o.entity for o in sync.objects], sync.conflict.fields,
                                      (*base, "conflict", "fields"))
+    return found
+
+
+def _filter_problems(model: type[BaseModel], spec: dict[str, Any], path: Path_) -> list[Problem]:
+    """Each filter key must name a canonical field of the entity (dotted into groups: billing_address.city)."""
+    found = []
+    for name in spec:
+        current: type[BaseModel] | None = model
+        for part in name.split("."):
+            if current is None or part not in current.model_fields:
+                found.append(Problem((*path, name), f"{model.__name__} has no canonical field {name!r}"))
+                break
+            current = model_of(current.model_fields[part].annotation)
     return found
 
 

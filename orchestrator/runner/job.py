@@ -18,6 +18,7 @@ from orchestrator.runner.conflicts import ConflictRules
 from orchestrator.runner.killpoints import KillSwitch
 from orchestrator.runner.observe import NullObserver, RunObserver
 from orchestrator.runner.ports import Mapper
+from orchestrator.runner.record_filter import RecordFilter
 from orchestrator.state.store import StateStore
 
 
@@ -74,3 +75,4 @@ class StreamJob:
     canonical_model: type[CanonicalModel] = CanonicalModel
     # A partition's key range or time window (distributed executors); None reads the whole stream.
     read_range: ReadRange | None = None
+    record_filter: RecordFilter | None = None  # the object's filter: records outside it are not moved

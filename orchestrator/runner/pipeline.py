@@ -92,6 +92,11 @@ def map_source(job: StreamJob, batch: Batch, outcome: Outcome) -> None:
     for index, rejection in rejected:
         key = safe_key(source.mapper, records[index], rejection.key or f"index:{index}")
         outcome.quarantine.append(quarantine_item(job, source, key, "map", rejection.reasons, records[index]))
+    if job.record_filter is not None:  # outside the object's filter: not moved, and given no canonical id
+        kept = [(i, canonical) for i, canonical in ok if job.record_filter.keeps(canonical)]
+        outcome.add("filtered", len(ok) - len(kept))
+        outcome.add("skipped", len(ok) - len(kept))
+        ok = kept
     keys = [safe_key(source.mapper, records[i], f"index:{i}") for i, _ in ok]
     assigned = _assign_ids(job, keys)
     chosen = job.options.ids

@@ -26,6 +26,7 @@ from orchestrator.runner.killpoints import KillSwitch
 from orchestrator.runner.linking import link_stream
 from orchestrator.runner.observe import RunObserver, StreamReport
 from orchestrator.runner.partition import PartitionResult, run_partition
+from orchestrator.runner.record_filter import RecordFilter
 from orchestrator.runner.services import Services
 from orchestrator.state.store import StateStore
 from orchestrator.state.types import StaleLeaseError
@@ -81,7 +82,7 @@ def run_stream(config: ProjectConfig, store: StateStore, services: Services, syn
         outcome.seconds = time.perf_counter() - started
         if not options.dry_run:
             store.record_stream(options.run_id, obj.entity, status=outcome.status, error=outcome.reason or None)
-        shown = ("read", "written", "quarantined", "deleted", "conflicts", "skipped")
+        shown = ("read", "written", "quarantined", "deleted", "conflicts", "skipped", "filtered")
         log.info("stream.finished", status=outcome.status, reason=outcome.log_reason or None,
                  seconds=round(outcome.seconds, 3), **{k: v for k, v in outcome.counts.items() if k in shown})
         observer.stream_finished(StreamReport(sync_name, obj.entity, outcome.status, outcome.reason, outcome.code,
@@ -107,7 +108,8 @@ def build_job(config: ProjectConfig, store: StateStore, services: Services, sync
         target=services.side(sync.target, obj.entity, target_conn), store=store, options=options,
         batch_size=obj.batch_size or sync.batch_size, delete_policy=obj.delete_policy or sync.delete_policy,
         two_way=sync.direction == "two_way", conflicts=ConflictRules(rules.default, dict(rules.fields)),
-        observer=observer, kill=kill, canonical_model=config.registry().get(obj.entity))
+        observer=observer, kill=kill, canonical_model=config.registry().get(obj.entity),
+        record_filter=RecordFilter.from_config(obj.filter))
 
 
 def _loop(job: StreamJob, outcome: StreamOutcome) -> None:

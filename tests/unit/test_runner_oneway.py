@@ -318,3 +318,42 @@ def test_log_lines_carry_context_and_never_values_or_secrets(project: Any) -> No
     text = out.getvalue()
     for value in (SECRET, "not-an-email", "d@example.com", "Diaz", "Firm 1", "later@example.com"):
         assert value not in text, value
+
+
+def test_an_object_filter_moves_only_the_records_it_names(project: Any) -> None:
+    seed(project)
+    config = project.config.model_copy(deep=True)
+    config.syncs["erp-to-crm"].objects[1].filter = {"name": ["Firm 1", "Firm 3"]}  # Account
+    summary = run_sync(config, project.store, "erp-to-crm", services=project.services)
+    assert summary.status == "succeeded", summary.reason
+    assert sorted(rows(project.crm, "Account")) == ["C1", "C3"]
+    account = next(s for s in summary.streams if s.stream == "Account")
+    assert account.counts["filtered"] == 3 and account.counts["written"] == 2
+    assert project.store.canonical_ids("erp", "customers", ["C0", "C1"]).keys() == {"C1"}  # left out: no id
+    assert not [q for q in project.store.list_quarantine("erp-to-crm") if q.object == "customers"]
+
+
+def test_a_record_filter_compares_enums_by_value_and_reaches_into_groups() -> None:
+    from mappings.canonical.entities import Account
+    from orchestrator.runner.record_filter import RecordFilter
+
+    keep = RecordFilter.from_config({"type": "customer", "billing_address.country": ["ES", "PT"]})
+    assert keep is not None and RecordFilter.from_config({}) is None
+    spain = Account.model_validate({"name": "A", "type": "customer", "billing_address": {"country": "ES"}})
+    france = Account.model_validate({"name": "B", "type": "customer", "billing_address": {"country": "FR"}})
+    no_address = Account.model_validate({"name": "C", "type": "customer"})
+    assert [keep.keeps(m) for m in (spain, france, no_address)] == [True, False, False]
+    assert RecordFilter.from_config({"billing_address.country": None}).keeps(no_address)  # type: ignore[union-attr]
+
+
+def test_config_validation_names_a_filter_field_the_entity_lacks(project: Any) -> None:
+    from orchestrator.config.references import check
+
+    config = project.config.model_copy(deep=True)
+    config.syncs["erp-to-crm"].objects[1].filter = {"nmae": "Firm 1", "billing_address.town": "Madrid",
+                                                    "billing_address.city": "Madrid"}
+    problems = check(config, check_environment=False)
+    assert [(p.path, p.message) for p in problems] == [
+        (("syncs", "erp-to-crm", "objects", 1, "filter", "nmae"), "Account has no canonical field 'nmae'"),
+        (("syncs", "erp-to-crm", "objects", 1, "filter", "billing_address.town"),
+         "Account has no canonical field 'billing_address.town'")]
