@@ -131,6 +131,9 @@ class Batch:
     cursor: Cursor | None = None
     tombstones: list[str] = field(default_factory=list)
     errors: list[RecordError] = field(default_factory=list)
+    # Deleted rows as the source still holds them, where it does (Salesforce's recycle bin keeps a merge
+    # loser's MasterRecordId): reconciliation reads them; their keys are in ``tombstones`` as well.
+    deleted_records: list[NativeRecord] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -198,6 +198,7 @@ class Reader:
         cf, seen = self.cf, position.seen
         out: list[dict[str, Any]] = []
         tombstones: list[str] = []
+        deleted: list[dict[str, Any]] = []
         for record in records:
             del record["attributes"]
             record_id = record["Id"]
@@ -205,13 +206,14 @@ class Reader:
                 continue
             if record.get("IsDeleted"):
                 tombstones.append(record_id)
+                deleted.append(record)
             else:
                 out.append(record)
         if cf is None or not records:
-            return Batch(out, None, tombstones)
+            return Batch(out, None, tombstones, deleted_records=deleted)
         last = records[-1][cf]
         position.merge(last, [r["Id"] for r in _tail(records, cf, last)])
-        return Batch(out, position.cursor(), tombstones)
+        return Batch(out, position.cursor(), tombstones, deleted_records=deleted)
 
     def _bulk_window(self, start: datetime | None, end: datetime | None, position: Position,
                      job: QueryJob) -> Iterator[Batch]:
@@ -220,6 +222,7 @@ class Reader:
         cf, size, held = self.cf, self.config.batch_size, None
         out: list[dict[str, Any]] = []
         tombstones: list[str] = []
+        deleted: list[dict[str, Any]] = []
         for record, resume in self._bulk_records(job, start, end):
             record_id = record["Id"]
             stamp = record[cf] if cf else None
@@ -231,20 +234,22 @@ class Reader:
                 top_ids.append(record_id)
             if record.get("IsDeleted"):
                 tombstones.append(record_id)
+                deleted.append(record)
             else:
                 out.append(record)
             if len(out) + len(tombstones) >= size:
                 if held is not None:
                     yield held
-                held = Batch(out, None if cf is None else position.cursor(resume), tombstones)
-                out, tombstones = [], []
+                held = Batch(out, None if cf is None else position.cursor(resume), tombstones,
+                             deleted_records=deleted)
+                out, tombstones, deleted = [], [], []
         if cf is not None:
             position.merge(top, top_ids)
         final = None if cf is None else position.cursor()
         if out or tombstones:
             if held is not None:
                 yield held
-            yield Batch(out, final, tombstones)
+            yield Batch(out, final, tombstones, deleted_records=deleted)
         elif held is not None:
             held.cursor = final
             yield held

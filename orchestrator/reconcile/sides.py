@@ -118,7 +118,12 @@ class SideReader:
             spec = self.side.stream_specs().get(str(mapper.spec.object))
             shape = _Shape.of(mapper, spec, self.side, self.entity)
             for batch in self.side.connector.read(shape.obj):
-                yield self._convert(mapper, shape, batch.records, batch.tombstones)
+                records, tombstones = batch.records, batch.tombstones
+                if batch.deleted_records:  # deleted rows with their fields: mapped like the others (merges)
+                    held = {_key(mapper, r, i) for i, r in enumerate(batch.deleted_records)}
+                    records = records + batch.deleted_records
+                    tombstones = [t for t in tombstones if str(t) not in held]
+                yield self._convert(mapper, shape, records, tombstones)
 
     def _convert(self, mapper: Any, shape: _Shape, records: list[NativeRecord],
                  tombstones: list[str]) -> SideBatch:

@@ -35,13 +35,16 @@ def _ids(batches: list[Batch]) -> list[str]:
 def test_pages_share_a_stamp_across_the_boundary_and_resume_without_loss_or_repeat(
         org: Any, make_connector: Make) -> None:
     first = [org.contact(1, 1), org.contact(2, 2), org.contact(3, 2)]
-    second = [org.contact(4, 2), org.contact(5, 3, deleted=True), org.contact(6, 4)]
+    second = [org.contact(4, 2), {**org.contact(5, 3, deleted=True), "MasterRecordId": org.contact(4, 0)["Id"]},
+              org.contact(6, 4)]
     org.mock.get(f"{org.DATA}queryAll/", json=org.page(first, NEXT))
     org.mock.get(org.INSTANCE + NEXT, json=org.page(second))
     connector = make_connector(batch_size=3, page_size=200)
     batches = _read(connector)
     assert _ids(batches) == [org.contact(n, 0)["Id"] for n in (1, 2, 3, 4, 6)]
     assert batches[1].tombstones == [org.contact(5, 0)["Id"]]
+    # The deleted row keeps its fields for reconciliation: a merge loser names its master.
+    assert [r["MasterRecordId"] for r in batches[1].deleted_records] == [org.contact(4, 0)["Id"]]
     assert all("attributes" not in r for b in batches for r in b.records)
     boundary = batches[0].cursor
     assert boundary is not None and boundary.value is not None
@@ -153,6 +156,7 @@ def test_bulk_window_reads_pages_by_locator_and_ends_at_its_highest_stamp(org: A
     object.__setattr__(shaped, "select", ("Id", "IsDeleted", "LastName", "SystemModstamp"))
     batches = _read(connector)
     assert _ids(batches) == [ids[0], ids[1], ids[3]] and batches[1].tombstones == [ids[2]]
+    assert [(r["Id"], r["LastName"]) for r in batches[1].deleted_records] == [(ids[2], "L")]  # fields kept
     assert batches[0].records[0]["IsDeleted"] is False
     assert batches[0].cursor is not None and batches[0].cursor.extra["bulk"]["job"] == "750J"
     final = batches[-1].cursor
