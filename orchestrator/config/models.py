@@ -102,6 +102,9 @@ class ObjectConfig(Strict):
     # (record owners: users are matched, never created by a sync).
     link_only: bool = False
     match_on: list[str] = Field(default_factory=list)
+    # Systems where this sync may create records of the entity (default: wherever it writes). Elsewhere
+    # it only updates records it already links: CRM prospects need not become ERP customers.
+    create_in: list[Name] | None = None
 
     @model_validator(mode="after")
     def _link_rules(self) -> ObjectConfig:

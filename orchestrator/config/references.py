@@ -89,6 +89,10 @@ def _syncs(config: ProjectConfig) -> list[Problem]:
         found += _system_problem(config, sync.target, (*base, "to"))
         for i, obj in enumerate(sync.objects):
             found += _entity_problem(config, obj.entity, (*base, "objects", i))
+            for system in obj.create_in or ():
+                if system not in (sync.source, sync.target):
+                    found.append(Problem((*base, "objects", i, "create_in"),
+                                         f"{system!r} is not a system of this sync ({sync.source}, {sync.target})"))
             if obj.filter and obj.entity in config.registry().names():
                 found += _filter_problems(config.registry().get(obj.entity), obj.filter,
                                           (*base, "objects", i, "filter"))

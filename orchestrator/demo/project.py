@@ -55,8 +55,10 @@ syncs:
     direction: two_way
     objects:
       - {{entity: User, link_only: true, match_on: [email]}}   # owners are matched by email, never created
-      - Account
-      - Contact
+      # CRM prospects have no ERP customer number: they stay in the CRM (the ERP only gets updates of
+      # customers it already has) instead of waiting in quarantine. Drop create_in to create them too.
+      - {{entity: Account, create_in: [crm]}}
+      - {{entity: Contact, create_in: [crm]}}
     mode: incremental
     delete_policy: soft
     conflict:

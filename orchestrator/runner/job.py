@@ -76,3 +76,4 @@ class StreamJob:
     # A partition's key range or time window (distributed executors); None reads the whole stream.
     read_range: ReadRange | None = None
     record_filter: RecordFilter | None = None  # the object's filter: records outside it are not moved
+    create_in: tuple[str, ...] | None = None  # systems where records may be created (None: anywhere)

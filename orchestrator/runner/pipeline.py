@@ -125,12 +125,28 @@ def _assign_ids(job: StreamJob, keys: list[str]) -> dict[str, str]:
     return job.store.ensure_canonical_ids(source.system, source.object, job.stream, keys)
 
 
+def creatable(job: StreamJob, rows: Sequence[Row], outcome: Outcome) -> list[Row]:
+    """The rows this job may write: where the object's create_in excludes the target, only records the
+    target already holds (linked in the cross-reference); the others are skipped, counted as not_created,
+    never quarantined: leaving them out is the configured policy, not a data problem."""
+    if job.create_in is None or job.target.system in job.create_in or not rows:
+        return list(rows)
+    target = job.target
+    known = job.store.native_ids(target.system, job.stream, [r.canonical.id for r in rows if r.canonical.id],
+                                 object=target.object)
+    kept = [r for r in rows if r.canonical.id in known]
+    outcome.add("skipped", len(rows) - len(kept))
+    outcome.add("not_created", len(rows) - len(kept))
+    return kept
+
+
 def to_target(job: StreamJob, rows: Sequence[Row], outcome: Outcome) -> list[tuple[Row, NativeRecord]]:
     """Canonical -> target native; references become the target's native ids (prefetched per batch).
 
     Only the native fields the source's mapping feeds are written: the others would blank what the
     target holds (see coverage.py).
     """
+    rows = creatable(job, rows, outcome)
     target = job.target
     keep = coverage.written_natives(job.source.mapper, target.mapper)
     reverse = ReverseLookup(job.store, target.system, target.object_of)

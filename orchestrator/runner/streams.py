@@ -82,7 +82,7 @@ def run_stream(config: ProjectConfig, store: StateStore, services: Services, syn
         outcome.seconds = time.perf_counter() - started
         if not options.dry_run:
             store.record_stream(options.run_id, obj.entity, status=outcome.status, error=outcome.reason or None)
-        shown = ("read", "written", "quarantined", "deleted", "conflicts", "skipped", "filtered")
+        shown = ("read", "written", "quarantined", "deleted", "conflicts", "skipped", "filtered", "not_created")
         log.info("stream.finished", status=outcome.status, reason=outcome.log_reason or None,
                  seconds=round(outcome.seconds, 3), **{k: v for k, v in outcome.counts.items() if k in shown})
         observer.stream_finished(StreamReport(sync_name, obj.entity, outcome.status, outcome.reason, outcome.code,
@@ -109,7 +109,8 @@ def build_job(config: ProjectConfig, store: StateStore, services: Services, sync
         batch_size=obj.batch_size or sync.batch_size, delete_policy=obj.delete_policy or sync.delete_policy,
         two_way=sync.direction == "two_way", conflicts=ConflictRules(rules.default, dict(rules.fields)),
         observer=observer, kill=kill, canonical_model=config.registry().get(obj.entity),
-        record_filter=RecordFilter.from_config(obj.filter))
+        record_filter=RecordFilter.from_config(obj.filter),
+        create_in=None if obj.create_in is None else tuple(obj.create_in))
 
 
 def _loop(job: StreamJob, outcome: StreamOutcome) -> None:

@@ -357,3 +357,33 @@ def test_config_validation_names_a_filter_field_the_entity_lacks(project: Any) -
         (("syncs", "erp-to-crm", "objects", 1, "filter", "nmae"), "Account has no canonical field 'nmae'"),
         (("syncs", "erp-to-crm", "objects", 1, "filter", "billing_address.town"),
          "Account has no canonical field 'billing_address.town'")]
+
+
+def test_create_in_lets_a_two_way_sync_update_but_not_create_records_in_the_other_system(project: Any) -> None:
+    sync = project.config.syncs["erp-to-crm"]
+    objects = [o.model_copy(update={"create_in": ["crm"]}) for o in sync.objects]
+    project.config.syncs["both"] = sync.model_copy(update={"direction": "two_way", "objects": objects,
+                                                           "delete_policy": "ignore"})
+    seed(project)
+    assert run_sync(project.config, project.store, "both", services=project.services).status == "succeeded"
+    project.crm.write("Account", [{"AccountNumber": "N1", "Name": "Prospect"},  # CRM only: not created in erp
+                                  {"AccountNumber": "C1", "Name": "Renamed in CRM"}])  # linked: updated in erp
+    project.erp.write("customers", [{"cust_no": "C7", "name": "New customer"}])  # created in crm as usual
+    second = run_sync(project.config, project.store, "both", services=project.services)
+    assert second.status == "succeeded", second.reason
+    erp, crm = rows(project.erp, "customers"), rows(project.crm, "Account")
+    assert "N1" not in erp and erp["C1"]["name"] == "Renamed in CRM" and crm["C7"]["Name"] == "New customer"
+    account = next(s for s in second.streams if s.stream == "Account")
+    assert account.counts.get("not_created") == 1
+    assert not [q for q in project.store.list_quarantine("both") if q.native_key == "N1"]
+    third = run_sync(project.config, project.store, "both", services=project.services)
+    assert "N1" not in rows(project.erp, "customers") and third.totals().get("written", 0) == 0
+
+
+def test_create_in_must_name_a_system_of_the_sync(project: Any) -> None:
+    from orchestrator.config.references import check
+
+    config = project.config.model_copy(deep=True)
+    config.syncs["erp-to-crm"].objects[0].create_in = ["crm", "ledger"]
+    assert [(p.path, p.message) for p in check(config, check_environment=False)] == [
+        (("syncs", "erp-to-crm", "objects", 0, "create_in"), "'ledger' is not a system of this sync (erp, crm)")]
