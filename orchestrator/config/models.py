@@ -167,6 +167,9 @@ class ReconciliationConfig(Strict):
     survivorship: ResolutionConfig | None = None  # for healing
     report_dir: Path = Path("reports")
     mask_values: bool = True  # reports show personal values masked unless asked
+    # How the job compares and heals ({reconcile: ..., heal: ...}), as reconcile/<job>.yaml would say it;
+    # checked by config validate against orchestrator.reconcile.run.JobSettings.
+    settings: dict[str, Any] | None = None
     description: str = ""
 
     @field_validator("thresholds")

@@ -116,6 +116,18 @@ def _filter_problems(model: type[BaseModel], spec: dict[str, Any], path: Path_) 
     return found
 
 
+def _job_settings_problems(settings: dict[str, Any], path: Path_) -> list[Problem]:
+    """A reconciliation's inline settings, checked as the job will read them (first mistake only)."""
+    from orchestrator.reconcile.run import JobSettings  # the reconcile layer: imported only when used
+
+    try:
+        JobSettings.model_validate(settings)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        return [Problem((*path, *first["loc"]), first["msg"])]
+    return []
+
+
 def _field_problems(config: ProjectConfig, entities: list[str], fields: dict[str, Any], path: Path_) -> list[Problem]:
     known: set[str] = set()
     for entity in entities:
@@ -136,6 +148,8 @@ def _reconciliations(config: ProjectConfig) -> list[Problem]:
             found += _field_problems(config, [entity], dict.fromkeys(keys), (*base, "match", entity))
         if rec.survivorship is not None:
             found += _strategy_problems(rec.survivorship, (rec.left, rec.right), (*base, "survivorship"))
+        if rec.settings is not None:
+            found += _job_settings_problems(rec.settings, (*base, "settings"))
     return found
 
 

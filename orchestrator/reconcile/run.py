@@ -62,8 +62,17 @@ class JobSettings(BaseModel):
 
 
 def load_settings(project: Any, job: str, path: Path | None = None) -> JobSettings:
-    """The job's settings file (``path``, else ``reconcile/<job>.yaml`` beside the config), or defaults."""
-    candidate = path or project.base_dir / "reconcile" / f"{job}.yaml"
+    """The job's settings: ``path`` when given, else the job's ``settings`` in crmsync.yaml, else the file
+    ``reconcile/<job>.yaml`` beside it, else defaults. Both of the last two at once is an error: one of
+    them would be silently ignored."""
+    default = project.base_dir / "reconcile" / f"{job}.yaml"
+    inline = getattr(project.reconciliation(job), "settings", None)
+    if path is None and inline is not None:
+        if default.exists():
+            raise ConfigError(f"settings of reconciliation {job!r} are in crmsync.yaml and in {default}: keep one",
+                              file=str(default))
+        return JobSettings.model_validate(inline)  # checked when the config was loaded
+    candidate = path or default
     if not candidate.exists():
         if path is not None:
             raise ConfigError("settings file not found", file=str(path))

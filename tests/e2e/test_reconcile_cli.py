@@ -104,3 +104,23 @@ def test_row_diff_of_a_mirror(project: Path) -> None:
     assert first.left_only == ["C0007"] and set(first.changed) == {"C0001", "C0002", "C0003", "C0004"}
     assert second.differing == first.differing and second.rows_read < first.rows_read
     assert main(["reconcile", "mirror", "--row-diff", "-c", str(project)]) == 0
+
+
+def test_job_settings_may_live_in_crmsync_yaml(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project.parent / "reconcile" / "mirror.yaml").unlink()
+    assert main(["reconcile", "mirror", "-c", str(project)]) == 0
+    assert report(project)["counts"] == {"field_mismatch": 1}  # default: only linked records must be on both sides
+    inline = ", settings: {reconcile: {expect: {Account: all}}}"
+    project.write_text(CONFIG.format(dir=project.parent, specs=SPECS, extra=inline))
+    assert main(["reconcile", "mirror", "-c", str(project)]) == 0
+    assert report(project)["counts"] == {"field_mismatch": 1, "missing": 1}  # as the settings file said
+
+    (project.parent / "reconcile" / "mirror.yaml").write_text("reconcile: {expect: {Account: linked}}\n")
+    assert main(["reconcile", "mirror", "-c", str(project)]) == 2  # two places: one would be ignored
+    assert "keep one" in capsys.readouterr().err
+    (project.parent / "reconcile" / "mirror.yaml").unlink()
+    project.write_text(CONFIG.format(dir=project.parent, specs=SPECS,
+                                     extra=", settings: {reconcile: {expct: {Account: all}}}"))
+    assert main(["reconcile", "mirror", "-c", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert "crmsync.yaml:" in err and "reconciliations.mirror.settings.reconcile.expct" in err
