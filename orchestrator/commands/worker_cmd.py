@@ -41,7 +41,8 @@ def execution(project: ProjectConfig, slice_seconds: float | None, lease_ttl: fl
               queued_grace: float) -> ExecutionSettings:
     cfg = project.executor
     return ExecutionSettings(slice_seconds=slice_seconds or cfg.time_slice_s, lease_ttl_s=lease_ttl or cfg.lease_ttl_s,
-                             max_attempts=max_attempts, queued_grace_s=queued_grace)
+                             max_attempts=max_attempts, queued_grace_s=queued_grace,
+                             progress_every_s=cfg.progress_every_s)
 
 
 def celery_backend(project: ProjectConfig, settings: ExecutionSettings, broker_url: str | None, queue: str) -> Any:

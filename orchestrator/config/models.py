@@ -197,6 +197,7 @@ class ExecutorConfig(Strict):
     broker_url: str | None = None  # celery: amqp://crmsync:${RABBITMQ_PASSWORD}@rabbit:5672//
     lease_ttl_s: float = Field(default=60.0, gt=0)  # a worker that stops renewing loses its partition after this
     time_slice_s: float = Field(default=600.0, gt=0)  # celery: work per delivery, far below consumer_timeout
+    progress_every_s: float = Field(default=5.0, gt=0)  # how often a partition's progress counts are written
 
     @model_validator(mode="after")
     def _broker(self) -> ExecutorConfig:
