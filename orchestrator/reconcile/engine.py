@@ -120,7 +120,6 @@ class Engine:
                  new=result.delta.get("new", 0), resolved=result.delta.get("resolved", 0))
         return result
 
-
     def _entities(self, now: datetime, run_id: str, state: _RunState, result: ReconcileResult,
                   sink: FindingSink) -> None:
         if "User" not in result.entities:
@@ -367,9 +366,10 @@ class _EntityRun:
             return True
         if record.canonical_id and self.engine.store is not None:
             other = self.ctx.other(record.system)
-            known = self._links.get((other, record.canonical_id))
-            if known if known is not None else self.engine.store.native_ids(other, self.entity,
-                                                                              [record.canonical_id]):
+            known = self._links.get((other, record.canonical_id))  # prefetched for the batch
+            if known is None:
+                known = bool(self.engine.store.native_ids(other, self.entity, [record.canonical_id]))
+            if known:
                 return True
         own = ext_key(record.key)
         ids = [ext_key(record.get(f)) for f in EXTERNAL_IDS.get(self.entity, ())]

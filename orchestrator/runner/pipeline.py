@@ -76,7 +76,8 @@ def safe_key(mapper: Any, record: Mapping[str, Any], fallback: str) -> str:
 
 
 def map_source(job: StreamJob, batch: Batch, outcome: Outcome) -> None:
-    """Native -> canonical with the source mapper; rejections and read errors go to quarantine."""
+    """Native -> canonical with the source mapper; rejections and read errors go to quarantine. The rows
+    left are the ones this job moves: inside the object's filter, and creatable in the target."""
     source = job.source
     for n, error in enumerate(batch.errors):
         key = error.key or (f"line:{error.line}" if error.line is not None else f"read-error:{n}")
@@ -108,6 +109,7 @@ def map_source(job: StreamJob, batch: Batch, outcome: Outcome) -> None:
         # model_copy(update=...) would; the copy cost more per record than the rest of the runner).
         canonical.id = cid
         outcome.rows.append(Row(key, canonical, records[index]))
+    outcome.rows = _creatable(job, outcome.rows, outcome)
     outcome.add("read", len(records))
     outcome.add("quarantined", len(outcome.quarantine))
 
@@ -125,7 +127,7 @@ def _assign_ids(job: StreamJob, keys: list[str]) -> dict[str, str]:
     return job.store.ensure_canonical_ids(source.system, source.object, job.stream, keys)
 
 
-def creatable(job: StreamJob, rows: Sequence[Row], outcome: Outcome) -> list[Row]:
+def _creatable(job: StreamJob, rows: Sequence[Row], outcome: Outcome) -> list[Row]:
     """The rows this job may write: where the object's create_in excludes the target, only records the
     target already holds (linked in the cross-reference); the others are skipped, counted as not_created,
     never quarantined: leaving them out is the configured policy, not a data problem."""
@@ -146,7 +148,6 @@ def to_target(job: StreamJob, rows: Sequence[Row], outcome: Outcome) -> list[tup
     Only the native fields the source's mapping feeds are written: the others would blank what the
     target holds (see coverage.py).
     """
-    rows = creatable(job, rows, outcome)
     target = job.target
     keep = coverage.written_natives(job.source.mapper, target.mapper)
     reverse = ReverseLookup(job.store, target.system, target.object_of)

@@ -196,7 +196,7 @@ def _pass_rev(job: StreamJob, reverse: StreamJob, batch: Any, result: Any) -> tu
     """Target -> source for target changes that are still the latest and not already agreed."""
     outcome = pipeline.Outcome()
     pipeline.map_source(reverse, batch, outcome)
-    rows = pipeline.creatable(reverse, outcome.rows, outcome)  # before any state says they were agreed
+    rows = outcome.rows
     base, seen, held = _states(job, "", rows), _states(job, "@" + job.target.system, rows), _states(job, "@held", rows)
     apply: list[pipeline.Row] = []
     states: list[SyncStateRow] = []
